@@ -1,0 +1,25 @@
+#!/usr/bin/env python
+"""Django's command-line utility, with configuration errors reported as one clear line."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qbproject.settings")
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(sys.argv)
+    except ImproperlyConfigured as exc:
+        # A bad setting is the user's to fix, not ours to debug: one line, non-zero exit.
+        # LOG_LEVEL=debug keeps the traceback for the rare case where it is ours.
+        if os.environ.get("LOG_LEVEL", "").lower() == "debug":
+            raise
+        sys.stderr.write(f"Configuration error: {exc}\n")
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""Settings for qbo-sync, read once from the environment (``.env`` when present).
+
+A real environment variable always wins over ``.env``. Invalid values stop start-up with
+one line naming the variable (see ``qbproject.envconf``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import environ
+
+from qbproject.envconf import (
+    bool_setting,
+    choice_setting,
+    database_setting,
+    fernet_keys_setting,
+    float_setting,
+    int_setting,
+    str_setting,
+    url_setting,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# .env fills only what the real environment leaves unset (overwrite=False is the default).
+_env_file = Path(os.environ.get("QBO_SYNC_ENV_FILE", BASE_DIR / ".env"))
+if _env_file.is_file():
+    environ.Env.read_env(_env_file)
+
+# --- Django core -------------------------------------------------------------------------
+DEBUG = bool_setting("DJANGO_DEBUG", False)
+SECRET_KEY = str_setting("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    # A per-checkout throwaway key keeps `make demo` and the tests prompt-free; production
+    # sets DJANGO_SECRET_KEY (and `check --deploy` fails loudly if it is weak).
+    SECRET_KEY = "insecure-dev-only-" + "x" * 40  # noqa: S105
+ALLOWED_HOSTS = [
+    h.strip()
+    for h in str_setting("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if h.strip()
+]
+CSRF_TRUSTED_ORIGINS = [
+    o.strip() for o in str_setting("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "quickbooks_sync",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "qbproject.urls"
+WSGI_APPLICATION = "qbproject.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_setting("DATABASE_URL", "sqlite:///quickbooks.db")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    _name = DATABASES["default"]["NAME"]
+    if _name and not os.path.isabs(_name) and _name != ":memory:":
+        DATABASES["default"]["NAME"] = str(BASE_DIR / _name)
+    # Wait for a busy writer instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 30
+    DATABASES["default"]["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+# --- Production hardening (`manage.py check --deploy` passes with DJANGO_SECURE=true) -----
+if bool_setting("DJANGO_SECURE", False):
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = 31536000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- QuickBooks Online ---------------------------------------------------------------------
+QB_ENVIRONMENT = choice_setting("QB_ENVIRONMENT", "sandbox", ("sandbox", "production"))
+QB_CLIENT_ID = str_setting("QB_CLIENT_ID")
+QB_CLIENT_SECRET = str_setting("QB_CLIENT_SECRET")
+QB_AUTHORIZATION_CODE = str_setting("QB_AUTHORIZATION_CODE")
+QB_REALM_ID = str_setting("QB_REALM_ID")
+QB_REDIRECT_URI = str_setting(
+    "QB_REDIRECT_URI", "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
+)
+QB_MAX_RESULTS = int_setting("QB_MAX_RESULTS", 1000, minimum=1, maximum=1000)
+QB_API_BASE_URL = url_setting(
+    "QB_API_BASE_URL",
+    "https://quickbooks.api.intuit.com"
+    if QB_ENVIRONMENT == "production"
+    else "https://sandbox-quickbooks.api.intuit.com",
+)
+QB_OAUTH_TOKEN_URL = url_setting(
+    "QB_OAUTH_TOKEN_URL", "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
+)
+QB_MINOR_VERSION = int_setting("QB_MINOR_VERSION", 75, minimum=75, maximum=999)
+# Fernet key(s) that encrypt tokens at rest; comma-separated, newest first, for rotation.
+QB_TOKEN_ENCRYPTION_KEY = fernet_keys_setting("QB_TOKEN_ENCRYPTION_KEY")
+# HTTP behaviour: timeouts, retries, throttling (Intuit: 500 req/min, 10 in flight per realm).
+QB_CONNECT_TIMEOUT = float_setting("QB_CONNECT_TIMEOUT", 10.0, minimum=0.1, maximum=120)
+QB_READ_TIMEOUT = float_setting("QB_READ_TIMEOUT", 60.0, minimum=0.1, maximum=600)
+QB_MAX_RETRIES = int_setting("QB_MAX_RETRIES", 4, minimum=0, maximum=20)
+QB_THROTTLE_BACKOFF_SECONDS = float_setting(
+    "QB_THROTTLE_BACKOFF_SECONDS", 60.0, minimum=0, maximum=3600
+)
+QB_RETRY_BACKOFF_SECONDS = float_setting("QB_RETRY_BACKOFF_SECONDS", 1.0, minimum=0, maximum=600)
+QB_REQUESTS_PER_MINUTE = int_setting("QB_REQUESTS_PER_MINUTE", 480, minimum=1, maximum=100000)
+QB_MAX_IN_FLIGHT = int_setting("QB_MAX_IN_FLIGHT", 8, minimum=1, maximum=10)
+# Refresh the access token this many seconds before it expires.
+QB_TOKEN_REFRESH_MARGIN_SECONDS = int_setting(
+    "QB_TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0, maximum=3000
+)
+# The cursor never moves past QBO's own clock minus this lag (late-visible writes).
+QB_SETTLE_SECONDS = int_setting("QB_SETTLE_SECONDS", 60, minimum=0, maximum=3600)
+
+SYNC_INTERVAL_MINUTES = float_setting("SYNC_INTERVAL_MINUTES", 5, minimum=0.01, maximum=1440)
+
+# --- Logging ----------------------------------------------------------------------------------
+LOG_LEVEL = choice_setting(
+    "LOG_LEVEL", "info", ("debug", "info", "warning", "error", "critical")
+).upper()
+LOG_FORMAT = choice_setting("LOG_FORMAT", "text", ("text", "json"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "quickbooks_sync.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "quickbooks_sync.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        # urllib3 at DEBUG logs full request lines; requests_oauthlib logs token bodies.
+        "urllib3": {"level": "WARNING"},
+        "requests_oauthlib": {"level": "WARNING"},
+        "oauthlib": {"level": "WARNING"},
+    },
+}
