@@ -124,7 +124,7 @@ def fernet_keys_setting(name: str) -> list[str]:
         except Exception:
             raise ImproperlyConfigured(
                 f"{name} key #{index} is not a valid Fernet key: expected 32 url-safe "
-                "base64-encoded bytes; generate one with `python -c \"from "
-                "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())\"`."
+                'base64-encoded bytes; generate one with `python -c "from '
+                'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.'
             ) from None
     return keys

@@ -35,7 +35,7 @@ SECRET_KEY = str_setting("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
     # A per-checkout throwaway key keeps `make demo` and the tests prompt-free; production
     # sets DJANGO_SECRET_KEY (and `check --deploy` fails loudly if it is weak).
-    SECRET_KEY = "insecure-dev-only-" + "x" * 40  # noqa: S105
+    SECRET_KEY = "django-insecure-qbo-sync-development-only-" + "0" * 20
 ALLOWED_HOSTS = [
     h.strip()
     for h in str_setting("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")

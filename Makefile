@@ -1,0 +1,47 @@
+# qbo-sync developer entry points. Every target installs what it needs first.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+
+.PHONY: install demo test test-sqlite test-postgres lint postgres sandbox clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## The README's first command: a full demo sync against the bundled sandbox.
+demo: install
+	$(PY) scripts/demo.py
+
+## The README's second command: lint, migrations check, then the suite on SQLite and PostgreSQL.
+test: install lint test-sqlite test-postgres
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run
+
+test-sqlite: install
+	DATABASE_URL= $(PY) -m pytest
+
+test-postgres: install postgres
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest
+
+## Start the local PostgreSQL server if it is down (CI machines have one installed).
+postgres:
+	@pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && exit 0; sleep 1; done; \
+	  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1
+
+## Run the bundled QuickBooks sandbox in the foreground (Ctrl-C stops it).
+sandbox: install
+	$(PY) manage.py qbo_sandbox --port 8765
+
+clean:
+	rm -rf $(VENV) *.egg-info demo.db

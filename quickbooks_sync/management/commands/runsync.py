@@ -1,0 +1,110 @@
+"""Run the sync once (``--once``) or as a worker (``--loop``)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from quickbooks_sync.sync.progress import progress_reporter
+from quickbooks_sync.sync.runner import CycleResult, run_cycle
+
+
+class Command(BaseCommand):
+    help = "Sync QuickBooks Online into the local database (once, or every SYNC_INTERVAL_MINUTES)."
+
+    def add_arguments(self, parser) -> None:
+        mode = parser.add_mutually_exclusive_group(required=True)
+        mode.add_argument("--once", action="store_true", help="run one cycle and exit")
+        mode.add_argument("--loop", action="store_true", help="run forever (SIGTERM stops it)")
+        parser.add_argument(
+            "--entity", action="append", help="only this entity (repeatable), e.g. Customer"
+        )
+        parser.add_argument("--realm", action="append", help="only this realm id (repeatable)")
+        parser.add_argument(
+            "--full", action="store_true", help="re-read everything from the start (re-backfill)"
+        )
+        parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+
+    def handle(self, *args, **options) -> None:
+        stop = threading.Event()
+        previous = self._install_signal_handlers(stop)
+        try:
+            if options["once"]:
+                result = self._cycle(options, stop)
+                if not result.ok:
+                    raise CommandError(self._failure_text(result))
+                return
+            self._loop(options, stop)
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from None
+        except ValueError as exc:  # unknown entity name
+            raise CommandError(str(exc)) from None
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
+
+    def _cycle(self, options, stop: threading.Event, full: bool | None = None) -> CycleResult:
+        with progress_reporter(self.stdout, disable=options["no_progress"]) as progress:
+            result = run_cycle(
+                realm_ids=options["realm"],
+                entities=options["entity"],
+                full=options["full"] if full is None else full,
+                progress=progress,
+                should_stop=stop.is_set,
+            )
+        if not result.outcomes and not result.interrupted:
+            raise CommandError(
+                "No realm to sync: run `manage.py bootstrap_tokens` first (or set QB_REALM_ID)."
+            )
+        for outcome in result.outcomes:
+            if outcome.ok and outcome.result is not None:
+                r = outcome.result
+                self.stdout.write(
+                    f"realm {outcome.realm_id} {outcome.entity}: {r.fetched} fetched, "
+                    f"{r.written} written, {r.skipped} skipped, {r.requests} requests, "
+                    f"{outcome.duration_s:.1f}s"
+                )
+            else:
+                self.stderr.write(
+                    f"realm {outcome.realm_id} {outcome.entity}: FAILED: {outcome.error}"
+                )
+        if result.interrupted:
+            self.stdout.write("Stopped on request; committed pages are kept, the next run resumes.")
+        return result
+
+    def _loop(self, options, stop: threading.Event) -> None:
+        interval = settings.SYNC_INTERVAL_MINUTES * 60
+        full = options["full"]
+        self.stdout.write(f"Worker started; syncing every {settings.SYNC_INTERVAL_MINUTES:g} min.")
+        while not stop.is_set():
+            result = self._cycle(options, stop, full=full)
+            full = False  # --full applies to the first cycle only
+            if result.interrupted or stop.is_set():
+                break
+            stop.wait(interval)
+        self.stdout.write("Worker stopped.")
+
+    @staticmethod
+    def _failure_text(result: CycleResult) -> str:
+        if result.interrupted:
+            return "Interrupted before the cycle finished."
+        lines = [f"{len(result.failures)} of {len(result.outcomes)} syncs failed:"]
+        lines += [f"  realm {o.realm_id} {o.entity}: {o.error}" for o in result.failures]
+        return "\n".join(lines)
+
+    @staticmethod
+    def _install_signal_handlers(stop: threading.Event) -> dict:
+        """SIGTERM/SIGINT finish (or roll back) the page in hand, then stop."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def handler(signum, frame):
+            stop.set()
+
+        return {
+            signum: signal.signal(signum, handler) for signum in (signal.SIGTERM, signal.SIGINT)
+        }

@@ -1,0 +1,257 @@
+"""The /v3 accounting API: query, CDC, read, companyinfo, writes and batch.
+
+Why pure functions of (state, request) -> Reply: the HTTP layer (server.py) owns sockets,
+auth, throttling and injected faults; this module owns QBO semantics and can be unit-tested
+without a socket. Page bodies are assembled from each row's stored JSON text, so a 1000-row
+page costs one string join rather than 1000 ``json.dumps`` calls.
+
+Decisions where API-NOTES is unverified: CDC with ``changedSince`` older than the window,
+an unsupported CDC entity and a bad ``changedSince`` all answer 400 ValidationFault code
+2010 ("Request has invalid or unsupported property"); a missing parameter answers 2020.
+Unknown routes answer 400 code 500 "Unsupported Operation".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
+from .evaluate import execute
+from .faults import validation
+from .query import OTHER_ENTITIES, Query, QueryError, parse
+from .store import ENTITIES, QBOError, SandboxState
+
+CDC_MAX = 1000
+CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = JSON_TYPE
+    headers: dict = field(default_factory=dict)
+
+
+def json_reply(status: int, obj) -> Reply:
+    return Reply(status, json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def _canonical(name: str) -> str | None:
+    for e in (*ENTITIES, "CompanyInfo", *OTHER_ENTITIES, *CDC_UNSUPPORTED):
+        if e.lower() == name.lower():
+            return e
+    return None
+
+
+def classify(rest: str, method: str) -> str:
+    """Stats bucket for a /v3/company/{realm}/<rest> request."""
+    head = rest.split("/", 1)[0].lower()
+    if head in ("query", "cdc", "companyinfo", "batch"):
+        return head
+    if method == "POST":
+        return "write"
+    if method == "GET" and "/" in rest:
+        return "read"
+    return "other"
+
+
+class V3Api:
+    def __init__(self, state: SandboxState):
+        self.state = state
+
+    def _time(self) -> str:
+        return fmt_time_ms(self.state.clock.time())
+
+    def fault(self, code, message, detail, element=None, status=400) -> Reply:
+        return json_reply(status, validation(code, message, detail, self._time(), element))
+
+    def handle(self, method: str, realm_id: str, rest: str, params: dict, body: bytes) -> Reply:
+        parts = [p for p in rest.split("/") if p]
+        head = parts[0].lower() if parts else ""
+        try:
+            if head == "query" and method in ("GET", "POST"):
+                text = params.get("query")
+                if text is None and method == "POST":
+                    text = body.decode("utf-8", "replace")
+                return self.query(realm_id, text or "")
+            if head == "cdc" and method == "GET":
+                return self.cdc(realm_id, params)
+            if head == "companyinfo" and method == "GET" and len(parts) == 2:
+                return self.company_info(realm_id, parts[1])
+            if head == "batch" and method == "POST":
+                return self.batch(realm_id, body)
+            entity = _canonical(head)
+            if entity and method == "GET" and len(parts) == 2:
+                return self.read(realm_id, entity, parts[1])
+            if entity in ENTITIES and method == "POST" and len(parts) == 1:
+                return self.write(realm_id, entity, params, body)
+        except QueryError as exc:
+            return self.fault(exc.code, exc.message, exc.detail)
+        except QBOError as exc:
+            return self.fault(exc.code, exc.message, exc.detail, exc.element)
+        return self.fault("500", "Unsupported Operation",
+                          f"Operation {method} /{rest} is not supported.")
+
+    # -- query ------------------------------------------------------------------------
+    def run_query(self, realm_id: str, text: str) -> str:
+        """The QueryResponse object as JSON text (shared by /query and /batch)."""
+        q = parse(text)
+        entity = _canonical(q.entity)
+        if entity is None:
+            raise QueryError(f"QueryParserError: Invalid entity name: {q.entity}")
+        q.entity = entity
+        if entity in ENTITIES:
+            with self.state.lock:
+                rows, total = execute(q, self.state.table(realm_id, entity))
+                items = [r.json for r in rows]
+        elif entity == "CompanyInfo":
+            info = self.state.realm(realm_id).company_info
+            items, total = [json.dumps(info, separators=(",", ":"))], 1
+            items = items[q.start - 1 : q.start - 1 + q.max] if not q.count else []
+        else:
+            items, total = [], 0
+        if q.count:
+            return '{"totalCount":%d}' % total
+        return _page_json(entity, items, q)
+
+    def query(self, realm_id: str, text: str) -> Reply:
+        inner = self.run_query(realm_id, text)
+        return Reply(200, ('{"QueryResponse":%s,"time":"%s"}' % (inner, self._time())).encode())
+
+    # -- CDC --------------------------------------------------------------------------
+    def cdc(self, realm_id: str, params: dict) -> Reply:
+        names = [n.strip() for n in (params.get("entities") or "").split(",") if n.strip()]
+        since_text = params.get("changedSince")
+        if not names or not since_text:
+            missing = "entities" if not names else "changedSince"
+            return self.fault("2020", "Required param missing, need to supply the required "
+                              "value for the API", f"Required parameter {missing} is missing "
+                              "in the request", missing)
+        entities = []
+        for n in names:
+            e = _canonical(n)
+            if e is None or e in CDC_UNSUPPORTED or e == "CompanyInfo":
+                return self.fault("2010", "Request has invalid or unsupported property",
+                                  f"Property Name:entities specified is unsupported or invalid"
+                                  f" : CDC is not supported for entity {n}", "entities")
+            entities.append(e)
+        try:
+            since = parse_qbo_datetime(since_text)
+        except ValueError:
+            return self.fault("2010", "Request has invalid or unsupported property",
+                              f"Property Name:changedSince specified is unsupported or invalid"
+                              f" : {since_text}", "changedSince")
+        now = self.state.clock.time()
+        window = self.state.cfg.cdc_window_days * 86400
+        if since < now - window:
+            return self.fault("2010", "Request has invalid or unsupported property",
+                              f"Property Name:changedSince specified is unsupported or invalid"
+                              f" : changedSince must be within the last "
+                              f"{self.state.cfg.cdc_window_days} days", "changedSince")
+        items = []  # (time, entity position, id, json)
+        with self.state.lock:
+            for pos, e in enumerate(entities):
+                if e not in ENTITIES:
+                    continue
+                tab = self.state.table(realm_id, e)
+                items += [(r.lut, pos, r.id, r.json) for r in tab.changed_since(since, CDC_MAX)]
+                for at, rid in tab.deleted_since(since)[:CDC_MAX]:
+                    stub = ('{"domain":"QBO","status":"Deleted","Id":"%d",'
+                            '"MetaData":{"LastUpdatedTime":"%s"}}' % (rid, fmt_qbo(at)))
+                    items.append((at, pos, rid, stub))
+        items.sort(key=lambda t: t[:3])
+        kept = items[:CDC_MAX]  # silent truncation; the oldest changes are kept
+        groups = []
+        for pos, e in enumerate(entities):
+            objs = [t[3] for t in kept if t[1] == pos]
+            groups.append(_page_json(e, objs, Query(entity=e)))
+        body = '{"CDCResponse":[{"QueryResponse":[%s]}],"time":"%s"}' % (
+            ",".join(groups), self._time())
+        return Reply(200, body.encode())
+
+    # -- reads and writes -------------------------------------------------------------
+    def read(self, realm_id: str, entity: str, id_: str) -> Reply:
+        obj = self.state.get(realm_id, entity, id_) if entity in ENTITIES else None
+        if obj is None:
+            return self.fault("610", "Object Not Found",
+                              f"Object Not Found : Something you're trying to use has been made"
+                              f" inactive or deleted. {entity} Id={id_}")
+        return json_reply(200, {entity: obj, "time": self._time()})
+
+    def company_info(self, realm_id: str, id_: str) -> Reply:
+        if id_ != realm_id:
+            return self.fault("610", "Object Not Found", f"CompanyInfo Id={id_} not found")
+        info = self.state.realm(realm_id).company_info
+        return json_reply(200, {"CompanyInfo": info, "time": self._time()})
+
+    def write(self, realm_id: str, entity: str, params: dict, body: bytes) -> Reply:
+        try:
+            payload = json.loads(body or b"{}")
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            return self.fault("2010", "Request has invalid or unsupported property",
+                              "Request body is not a JSON object")
+        payload = payload.get(entity, payload)
+        op = (params.get("operation") or "").lower()
+        st = self.state
+        if op in ("delete", "void"):
+            if "Id" not in payload:
+                return self.fault("2020", "Required param missing, need to supply the "
+                                  "required value for the API", "Required parameter Id is "
+                                  "missing in the request", "Id")
+            fn = st.delete if op == "delete" else st.void
+            obj = fn(realm_id, entity, payload["Id"], sync_token=payload.get("SyncToken"))
+        elif payload.get("Id") not in (None, ""):
+            if "SyncToken" not in payload:
+                return self.fault("2020", "Required param missing, need to supply the "
+                                  "required value for the API", "Required parameter "
+                                  "SyncToken is missing in the request", "SyncToken")
+            obj = st.update(realm_id, entity, payload["Id"], payload,
+                            sync_token=payload["SyncToken"], sparse=payload.get("sparse") is True)
+        else:
+            obj = st.create(realm_id, entity, payload)
+        return json_reply(200, {entity: obj, "time": self._time()})
+
+    def batch(self, realm_id: str, body: bytes) -> Reply:
+        try:
+            items = json.loads(body or b"{}").get("BatchItemRequest") or []
+        except (ValueError, AttributeError):
+            items = None
+        if not isinstance(items, list) or not 0 < len(items) <= 30:
+            return self.fault("2010", "Request has invalid or unsupported property",
+                              "BatchItemRequest must hold 1 to 30 items")
+        out = []
+        for item in items:
+            bid = json.dumps(str(item.get("bId", "")))
+            try:
+                if "Query" not in item:
+                    raise QueryError("Only Query batch items are supported", code="4001")
+                out.append('{"bId":%s,"QueryResponse":%s}'
+                           % (bid, self.run_query(realm_id, item["Query"])))
+            except (QueryError, QBOError) as exc:
+                err = {"Message": exc.message, "Detail": exc.detail, "code": exc.code}
+                out.append('{"bId":%s,"Fault":%s}' % (
+                    bid, json.dumps({"Error": [err], "type": "ValidationFault"})))
+        body_text = '{"BatchItemResponse":[%s],"time":"%s"}' % (",".join(out), self._time())
+        return Reply(200, body_text.encode())
+
+
+def _page_json(entity: str, items: list[str], q: Query) -> str:
+    """``{"Customer":[...],"startPosition":s,"maxResults":<rows>}``; ``{}`` when empty."""
+    if not items:
+        return "{}"
+    return '{"%s":[%s],"startPosition":%d,"maxResults":%d}' % (
+        entity, ",".join(items), q.start, len(items))
+
+
+_REALM_PATH = re.compile(r"^/v3/company/([^/]+)/?(.*)$")
+
+
+def split_v3_path(path: str) -> tuple[str, str] | None:
+    m = _REALM_PATH.match(path)
+    return (m.group(1), m.group(2)) if m else None

@@ -1,0 +1,405 @@
+"""SandboxState: the in-memory QBO companies plus the knobs tests turn.
+
+Why one object and one lock: the HTTP server, the test that drives it and the client under
+test all share the state, so every read/write of entities happens under ``self.lock``
+(re-entrant). Slow things (latency, injected delays) are slept *outside* it.
+
+Entity semantics follow API-NOTES §4 and §9: Id/SyncToken strings, SyncToken +1 and
+LastUpdatedTime = clock now on every write, customers cannot be deleted (only made
+inactive), invoices are hard-deleted (they then exist only as CDC ``Deleted`` stubs) or
+voided (zeroed, still queryable). Writing an invoice does not cascade to its customer's
+Balance; only seeding computes Balance (a documented simplification).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+from datetime import datetime, timedelta
+
+from . import data
+from .clock import SandboxClock, company_date
+from .config import SandboxConfig
+from .faults import FaultInjector, FaultRule, Throttle
+from .oauth import TokenStore
+from .table import EntityTable, stamp
+
+ENTITIES = ("Customer", "Invoice")
+API_KINDS = ("query", "cdc", "read", "companyinfo", "write", "batch", "other")
+
+
+class QBOError(ValueError):
+    """A business error QBO would answer with a 400 Fault (code/message/detail)."""
+
+    def __init__(self, code: str, message: str, detail: str, element: str | None = None):
+        super().__init__(f"{message}: {detail}")
+        self.code, self.message, self.detail, self.element = code, message, detail, element
+
+
+def entity_name(name: str) -> str:
+    for e in ENTITIES:
+        if e.lower() == str(name).lower():
+            return e
+    raise ValueError(f"unsupported entity {name!r}; the sandbox has {ENTITIES}")
+
+
+class Realm:
+    def __init__(self, realm_id: str, index: int, epoch: int) -> None:
+        self.id = realm_id
+        self.tables = {e: EntityTable(e) for e in ENTITIES}
+        self.next_doc = 1001
+        self.company_info = data.company_info(index, epoch)
+
+
+class SandboxState:
+    def __init__(self, cfg: SandboxConfig | None = None, clock: SandboxClock | None = None):
+        self.cfg = cfg or SandboxConfig()
+        self.clock = clock or SandboxClock()
+        self.lock = threading.RLock()
+        self.tokens = TokenStore(self.cfg, self.clock)
+        self.faults = FaultInjector()
+        self.throttle = Throttle(self.cfg.rate_limit_per_minute, self.cfg.max_in_flight)
+        self.throttle_enabled = self.cfg.throttle
+        self.latency = (self.cfg.latency, self.cfg.latency_jitter)
+        self.realms: dict[str, Realm] = {}
+        self.reset_stats()
+        for realm_id in self.cfg.realms:
+            self.add_realm(realm_id)
+            self.seed(realm_id, self.cfg.customers, self.cfg.invoices, self.cfg.seed)
+
+    # -- realms and seeding -------------------------------------------------------------
+    def add_realm(self, realm_id: str) -> None:
+        with self.lock:
+            if realm_id not in self.realms:
+                self.realms[realm_id] = Realm(realm_id, len(self.realms), int(self.clock.time()))
+
+    def realm(self, realm_id: str) -> Realm:
+        try:
+            return self.realms[str(realm_id)]
+        except KeyError:
+            raise KeyError(f"unknown realm {realm_id!r}") from None
+
+    def table(self, realm_id: str, entity: str) -> EntityTable:
+        return self.realm(realm_id).tables[entity_name(entity)]
+
+    def seed(self, realm_id: str, customers: int, invoices: int, seed: int | None = None) -> dict:
+        """Add generated records (Ids continue after existing ones). Deterministic per seed."""
+        with self.lock:
+            realm = self.realm(realm_id)
+            seed = self.cfg.seed if seed is None else seed
+            ctab, itab = realm.tables["Customer"], realm.tables["Invoice"]
+            existing = []
+            taken = set()
+            for row in ctab.rows.values():
+                o = row.obj()
+                taken.add(o.get("DisplayName"))
+                if row.active:
+                    cur = o.get("CurrencyRef", {}).get("value", "USD")
+                    email = o.get("PrimaryEmailAddr", {}).get("Address")
+                    existing.append((o["Id"], o.get("DisplayName", ""), cur, email))
+            rng = random.Random(f"{seed}:{realm_id}:{ctab.next_id}:{itab.next_id}")
+            plan = data.SeedPlan(rng, int(self.clock.time()), customers, invoices,
+                                 ctab.next_id, itab.next_id, realm.next_doc, taken, existing)
+            n_inv = itab.bulk_insert(plan.invoices())
+            realm.next_doc += n_inv
+            n_cust = ctab.bulk_insert(plan.customers())
+            return {"customers": n_cust, "invoices": n_inv}
+
+    # -- entity operations --------------------------------------------------------------
+    def _now(self) -> int:
+        return int(self.clock.time())
+
+    def get(self, realm_id: str, entity: str, id_) -> dict | None:
+        with self.lock:
+            row = self.table(realm_id, entity).get(_int_id(id_))
+            return row.obj() if row else None
+
+    def create(self, realm_id: str, entity: str, fields: dict) -> dict:
+        entity = entity_name(entity)
+        with self.lock:
+            realm = self.realm(realm_id)
+            tab = realm.tables[entity]
+            now = self._now()
+            fields = {k: v for k, v in fields.items() if k not in _SYSTEM_FIELDS}
+            if entity == "Customer":
+                obj = self._new_customer(realm, fields)
+            else:
+                obj = self._new_invoice(realm, fields, now)
+            stamp(obj, tab.allocate_id(), 0, now, now)
+            return tab.insert(obj, now, now).obj()
+
+    def _new_customer(self, realm: Realm, fields: dict) -> dict:
+        names = [fields.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName")]
+        display = fields.get("DisplayName") or " ".join(n for n in names if n)
+        display = display or fields.get("CompanyName") or ""
+        if not display:
+            raise QBOError("6000", "A business validation error has occurred",
+                           "You must fill out at least one name field", "DisplayName")
+        self._check_name(realm, display, None)
+        obj = {"Taxable": False, "Job": False, "BillWithParent": False, "Balance": 0,
+               "BalanceWithJobs": 0, "CurrencyRef": data.currency_ref("USD"),
+               "PreferredDeliveryMethod": "Print", "IsProject": False,
+               "FullyQualifiedName": display, "DisplayName": display,
+               "PrintOnCheckName": fields.get("CompanyName") or display, "Active": True}
+        obj.update(fields)
+        return _drop_nulls(obj)
+
+    def _check_name(self, realm: Realm, display: str, own_id: int | None) -> None:
+        needle = json.dumps(display, ensure_ascii=False)
+        for row in realm.tables["Customer"].rows.values():
+            if row.id != own_id and f'"DisplayName":{needle}' in row.json:
+                raise QBOError("6240", "Duplicate Name Exists Error",
+                               f"The name supplied already exists. : Another customer is "
+                               f"already using this name. Please use a different name. "
+                               f"Id={row.id}")
+
+    def _new_invoice(self, realm: Realm, fields: dict, now: int) -> dict:
+        ref = fields.get("CustomerRef") or {}
+        cid = ref.get("value") if isinstance(ref, dict) else ref
+        crow = realm.tables["Customer"].get(_int_id(cid)) if cid is not None else None
+        if crow is None:
+            raise QBOError("2500", "Invalid Reference Id",
+                           f"Invalid Reference Id : Something you're trying to use has been "
+                           f"made inactive or deleted. Customer Id={cid}", "CustomerRef")
+        cust = crow.obj()
+        txn = company_date(now)
+        lines = _number_lines(fields.get("Line") or [
+            {"Amount": float(fields.get("TotalAmt", 100.0)), "DetailType": "SalesItemLineDetail",
+             "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}}}])
+        total = _lines_total(lines)
+        obj = {"CustomField": [{"DefinitionId": "1", "Name": "PO #", "Type": "StringType"}],
+               "DocNumber": str(realm.next_doc), "TxnDate": txn.isoformat(),
+               "DueDate": (txn + timedelta(days=30)).isoformat(),
+               "CurrencyRef": cust.get("CurrencyRef", data.currency_ref("USD")),
+               "LinkedTxn": [], "TxnTaxDetail": {"TotalTax": 0},
+               "SalesTermRef": {"value": "3", "name": "Net 30"}, "TotalAmt": total,
+               "Balance": total, "ApplyTaxAfterDiscount": False, "PrintStatus": "NotSet",
+               "EmailStatus": "NotSet"}
+        if "PrimaryEmailAddr" in cust:
+            obj["BillEmail"] = cust["PrimaryEmailAddr"]
+        obj.update(fields)
+        obj["Line"] = lines
+        obj["CustomerRef"] = {"value": str(crow.id), "name": cust.get("DisplayName", "")}
+        realm.next_doc += 1
+        return _drop_nulls(obj)
+
+    def update(self, realm_id: str, entity: str, id_, fields: dict,
+               sync_token=None, sparse: bool = True) -> dict:
+        """Sparse merge by default; ``sparse=False`` replaces writable fields (QBO full update).
+
+        With ``sync_token`` given, a stale value raises QBOError 5010 like QBO.
+        """
+        entity = entity_name(entity)
+        with self.lock:
+            realm = self.realm(realm_id)
+            tab = realm.tables[entity]
+            row = self._row(tab, id_)
+            if sync_token is not None and str(sync_token) != str(row.sync):
+                raise QBOError("5010", "Stale Object Error",
+                               f"Stale Object Error : You and {entity} were working on this at "
+                               f"the same time. {entity} finished before you did, so your work "
+                               f"was not saved.", "SyncToken")
+            old = row.obj()
+            fields = {k: v for k, v in fields.items() if k not in _SYSTEM_FIELDS}
+            if entity == "Customer" and fields.get("DisplayName") not in (None, old.get(
+                    "DisplayName")):
+                self._check_name(realm, fields["DisplayName"], row.id)
+            if sparse:
+                obj = dict(old)
+            else:
+                obj = {k: old[k] for k in _SYSTEM_FIELDS | _READ_ONLY if k in old}
+            obj.update(fields)
+            if "Line" in fields and entity == "Invoice":
+                obj["Line"] = _number_lines(fields["Line"] or [])
+                if "TotalAmt" not in fields:
+                    obj["TotalAmt"] = _lines_total(obj["Line"])
+            return self._save(tab, _drop_nulls(obj), row, self._now())
+
+    def _row(self, tab: EntityTable, id_):
+        row = tab.get(_int_id(id_))
+        if row is None:
+            raise QBOError("610", "Object Not Found",
+                           f"Object Not Found : Something you're trying to use has been made "
+                           f"inactive or deleted. {tab.name} Id={id_}")
+        return row
+
+    def _save(self, tab: EntityTable, obj: dict, row, at: int) -> dict:
+        stamp(obj, row.id, row.sync + 1, row.ct, at)
+        tab.replace(obj, at)
+        return obj
+
+    def deactivate(self, realm_id: str, entity: str, id_) -> dict:
+        return self.update(realm_id, entity, id_, {"Active": False})
+
+    def activate(self, realm_id: str, entity: str, id_) -> dict:
+        return self.update(realm_id, entity, id_, {"Active": True})
+
+    def delete(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
+        """Hard delete (Invoice). Customers raise like QBO: make them inactive instead."""
+        entity = entity_name(entity)
+        if entity == "Customer":
+            raise QBOError("6000", "A business validation error has occurred",
+                           "Customers cannot be deleted; set Active to false instead")
+        with self.lock:
+            tab = self.table(realm_id, entity)
+            row = self._row(tab, id_)
+            if sync_token is not None and str(sync_token) != str(row.sync):
+                raise QBOError("5010", "Stale Object Error", "Stale Object Error", "SyncToken")
+            tab.remove(row.id, self._now())
+            return {"domain": "QBO", "status": "Deleted", "Id": str(row.id)}
+
+    def void(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
+        """Zero the amounts, Balance 0, PrivateNote "Voided"; the invoice stays queryable."""
+        entity = entity_name(entity)
+        if entity != "Invoice":
+            raise QBOError("6000", "A business validation error has occurred",
+                           f"{entity} cannot be voided")
+        with self.lock:
+            tab = self.table(realm_id, entity)
+            row = self._row(tab, id_)
+            if sync_token is not None and str(sync_token) != str(row.sync):
+                raise QBOError("5010", "Stale Object Error", "Stale Object Error", "SyncToken")
+            obj = row.obj()
+            for line in obj.get("Line", []):
+                line["Amount"] = 0
+                detail = line.get("SalesItemLineDetail")
+                if detail is not None:
+                    detail["Qty"] = 0
+                    detail.pop("UnitPrice", None)
+            obj.update(TotalAmt=0, Balance=0, PrivateNote="Voided", TxnTaxDetail={"TotalTax": 0})
+            return self._save(tab, obj, row, self._now())
+
+    def merge_customers(self, realm_id: str, absorbed_id, survivor_id) -> dict:
+        """Absorb one customer into another.
+
+        Choice (the notes leave it unverified): the absorbed customer disappears like a hard
+        delete (gone from queries and reads, a ``Deleted`` stub in CDC); its invoices are
+        re-pointed to the survivor (each an update) and the survivor takes over its Balance
+        (an update). Returns the survivor.
+        """
+        with self.lock:
+            realm = self.realm(realm_id)
+            ctab, itab = realm.tables["Customer"], realm.tables["Invoice"]
+            absorbed = self._row(ctab, absorbed_id)
+            survivor = self._row(ctab, survivor_id)
+            if absorbed.id == survivor.id:
+                raise QBOError("6000", "A business validation error has occurred",
+                               "Cannot merge a customer into itself")
+            now = self._now()
+            sobj, aobj = survivor.obj(), absorbed.obj()
+            needle = f'"CustomerRef":{{"value":"{absorbed.id}"'
+            for row in [r for r in itab.rows.values() if needle in r.json]:
+                inv = row.obj()
+                inv["CustomerRef"] = {"value": str(survivor.id), "name": sobj["DisplayName"]}
+                self._save(itab, inv, row, now)
+            for key in ("Balance", "BalanceWithJobs"):
+                sobj[key] = round(sobj.get(key, 0) + aobj.get(key, 0), 2)
+            ctab.remove(absorbed.id, now)
+            return self._save(ctab, sobj, survivor, now)
+
+    def bulk_touch(self, realm_id: str, entity: str, ids, at: datetime | None = None) -> int:
+        """Update many records so they share ONE LastUpdatedTime (a QBO bulk edit)."""
+        with self.lock:
+            tab = self.table(realm_id, entity)
+            when = int(at.timestamp()) if at is not None else self._now()
+            rows = [self._row(tab, i) for i in ids]
+            for row in rows:
+                self._save(tab, row.obj(), row, when)
+            return len(rows)
+
+    def records(self, realm_id: str, entity: str) -> dict[str, dict]:
+        with self.lock:
+            return {str(r.id): r.obj() for r in self.table(realm_id, entity).rows.values()}
+
+    def deleted_ids(self, realm_id: str, entity: str) -> set[str]:
+        with self.lock:
+            return {str(i) for i in self.table(realm_id, entity).deleted}
+
+    def truth(self, realm_id: str, entity: str) -> dict:
+        """Compact truth without json parsing: Id -> SyncToken/Active/LastUpdatedTime."""
+        from .clock import fmt_qbo
+
+        with self.lock:
+            tab = self.table(realm_id, entity)
+            recs = {str(r.id): {"SyncToken": str(r.sync), "Active": r.active,
+                                "LastUpdatedTime": fmt_qbo(r.lut)} for r in tab.rows.values()}
+            return {"records": recs, "deleted": sorted(tab.deleted, key=int)}
+
+    # -- OAuth, faults, stats, latency ----------------------------------------------------
+    def issue_authorization_code(self, realm_id: str) -> str:
+        self.realm(realm_id)
+        return self.tokens.issue_code(str(realm_id))
+
+    def inject_fault(self, kind: str, count: int = 1, realm_id: str | None = None,
+                     path_contains: str | None = None, retry_after: float | None = None,
+                     delay: float | None = None, status: int | None = None) -> None:
+        self.faults.add(FaultRule(str(kind), int(count), realm_id, path_contains,
+                                  retry_after, delay, status))
+
+    def clear_faults(self) -> None:
+        self.faults.clear()
+
+    def count_api(self, realm_id: str, kind: str) -> None:
+        with self.lock:
+            per = self._api.setdefault(realm_id, dict.fromkeys((*API_KINDS, "total"), 0))
+            per[kind] += 1
+            per["total"] += 1
+
+    def count_token(self, grant_type: str) -> None:
+        with self.lock:
+            self._token[grant_type] = self._token.get(grant_type, 0) + 1
+
+    def stats(self) -> dict:
+        with self.lock:
+            return {"api_requests": {r: dict(v) for r, v in self._api.items()},
+                    "token_requests": dict(self._token),
+                    "max_in_flight": dict(self.throttle.max_seen)}
+
+    def reset_stats(self) -> None:
+        with self.lock:
+            self._api: dict[str, dict[str, int]] = {}
+            self._token = {"authorization_code": 0, "refresh_token": 0}
+            self.throttle.reset_stats()
+
+    def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
+        self.latency = (float(seconds), float(jitter))
+
+    def set_throttle(self, enabled: bool) -> None:
+        self.throttle_enabled = bool(enabled)
+        self.throttle.reset_windows()
+
+
+_SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
+_READ_ONLY = frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName", "DocNumber"})
+
+
+def _int_id(id_) -> int:
+    try:
+        return int(str(id_))
+    except ValueError:
+        return -1
+
+
+def _drop_nulls(obj: dict) -> dict:
+    return {k: v for k, v in obj.items() if v is not None}
+
+
+def _number_lines(lines: list) -> list:
+    """Give item lines Id/LineNum like QBO; drop client subtotal lines and append ours."""
+    out, n = [], 0
+    for line in lines:
+        if line.get("DetailType") == "SubTotalLineDetail":
+            continue
+        n += 1
+        line = {"Id": str(n), "LineNum": n, **line}
+        line["Amount"] = float(line.get("Amount", 0) or 0)
+        out.append(line)
+    out.append({"Amount": _lines_total(out), "DetailType": "SubTotalLineDetail",
+                "SubTotalLineDetail": {}})
+    return out
+
+
+def _lines_total(lines: list) -> float:
+    return round(sum(float(ln.get("Amount", 0) or 0) for ln in lines
+                     if ln.get("DetailType") != "SubTotalLineDetail"), 2)

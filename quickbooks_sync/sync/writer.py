@@ -1,0 +1,169 @@
+"""Turning one page of QBO JSON into rows, and writing it together with the cursor.
+
+Decision: a page is validated record by record (a malformed record is skipped and
+counted, its Id and reason logged, never its payload) and written with one bulk upsert
+in the same transaction as the cursor that covers it, so a crash leaves either both or
+neither. A row is never replaced by an older version: (LastUpdatedTime, SyncToken) of
+the stored row is compared first, in one query per page.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from quickbooks_sync.models import SyncState
+from quickbooks_sync.registry import EntitySpec, MalformedRecord
+from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
+
+logger = logging.getLogger("quickbooks_sync.sync")
+
+# Columns an upsert overwrites; created_at and the key columns are never touched.
+BASE_UPDATE_FIELDS = ("sync_token", "qb_updated_at", "raw_data", "updated_at", "deleted_at")
+
+
+@dataclass
+class PreparedRecord:
+    qb_id: str
+    sync_token: str
+    updated_at: datetime
+    raw: dict
+    fields: dict
+
+    @property
+    def version(self) -> tuple[datetime, int]:
+        return (self.updated_at, _token_number(self.sync_token))
+
+
+@dataclass
+class PageResult:
+    written: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+
+
+def _token_number(sync_token: str | None) -> int:
+    try:
+        return int(sync_token)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return -1
+
+
+def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
+    """Validate one QBO object; raise ``MalformedRecord`` with a reason naming no value."""
+    if not isinstance(raw, dict):
+        raise MalformedRecord("record is not a JSON object")
+    qb_id = raw.get("Id")
+    if isinstance(qb_id, bool) or not isinstance(qb_id, str | int) or str(qb_id).strip() == "":
+        raise MalformedRecord("missing Id")
+    qb_id = str(qb_id)
+    if len(qb_id) > 64:
+        raise MalformedRecord("Id longer than 64 characters")
+    meta = raw.get("MetaData")
+    if not isinstance(meta, dict):
+        raise MalformedRecord("missing MetaData")
+    try:
+        updated_at = parse_qbo_datetime(meta.get("LastUpdatedTime"))
+    except TimestampError as exc:
+        raise MalformedRecord(f"unparsable MetaData.LastUpdatedTime ({exc})") from None
+    sync_token = raw.get("SyncToken")
+    if isinstance(sync_token, bool) or not isinstance(sync_token, str | int):
+        raise MalformedRecord("missing SyncToken")
+    sync_token = str(sync_token)[:32]
+    return PreparedRecord(qb_id, sync_token, updated_at, raw, spec.to_fields(raw))
+
+
+def prepare_page(
+    spec: EntitySpec, realm_id: str, records: list
+) -> tuple[list[PreparedRecord], int]:
+    """Return the valid records (newest version per Id) and how many were skipped."""
+    by_id: dict[str, PreparedRecord] = {}
+    skipped = 0
+    for raw in records:
+        try:
+            record = prepare_record(spec, raw)
+        except MalformedRecord as exc:
+            skipped += 1
+            raw_id = raw.get("Id") if isinstance(raw, dict) else None
+            logger.warning(
+                "realm %s: skipped %s Id=%s: %s",
+                realm_id,
+                spec.name,
+                repr(raw_id)[:70] if raw_id is not None else "-",
+                exc,
+            )
+            continue
+        known = by_id.get(record.qb_id)
+        if known is None or record.version > known.version:
+            by_id[record.qb_id] = record
+    return list(by_id.values()), skipped
+
+
+def write_page(
+    spec: EntitySpec,
+    realm_id: str,
+    records: list[PreparedRecord],
+    *,
+    state: SyncState,
+    cursor: datetime | None,
+    skipped: int = 0,
+) -> PageResult:
+    """Upsert ``records`` and move ``state.cursor`` to ``cursor``, atomically."""
+    model = spec.model
+    result = PageResult(skipped=skipped)
+    with transaction.atomic():
+        stored = {
+            qb_id: (updated_at, _token_number(token), deleted_at)
+            for qb_id, updated_at, token, deleted_at in model.objects.filter(
+                realm_id=realm_id, qb_id__in=[r.qb_id for r in records]
+            ).values_list("qb_id", "qb_updated_at", "sync_token", "deleted_at")
+        }
+        now = timezone.now()
+        rows = []
+        for record in records:
+            old = stored.get(record.qb_id)
+            if old is not None:
+                old_version = old[:2]
+                if record.version < old_version or (
+                    record.version == old_version and old[2] is None
+                ):
+                    result.unchanged += 1
+                    continue
+            rows.append(
+                model(
+                    realm_id=realm_id,
+                    qb_id=record.qb_id,
+                    sync_token=record.sync_token,
+                    qb_updated_at=record.updated_at,
+                    raw_data=record.raw,
+                    created_at=now,
+                    updated_at=now,
+                    deleted_at=None,
+                    **record.fields,
+                )
+            )
+        if rows:
+            update_fields = [*BASE_UPDATE_FIELDS, *records[0].fields]
+            model.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["realm_id", "qb_id"],
+                update_fields=update_fields,
+                batch_size=500,
+            )
+        result.written = len(rows)
+        changes: dict = {}
+        if cursor is not None:
+            changes["cursor"] = format_qbo_datetime(cursor)
+        if skipped:
+            changes["records_skipped"] = F("records_skipped") + skipped
+        if changes:
+            SyncState.objects.filter(pk=state.pk).update(**changes)
+            if cursor is not None:
+                state.cursor = changes["cursor"]
+    return result

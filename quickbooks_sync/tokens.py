@@ -1,0 +1,178 @@
+"""Token lifecycle: store, hand out and refresh a realm's OAuth tokens.
+
+Decision: Intuit rotates refresh tokens, and a refresh token that is spent twice may be
+refused (``invalid_grant``), after which only a human reconnecting the company helps. So
+a refresh happens inside one transaction that locks the token row
+(``select_for_update``; on SQLite the ``IMMEDIATE`` transaction mode takes the write
+lock), re-reads it, skips the refresh if another process already did it, and saves the
+new pair before anything uses it. ``invalid_grant`` never blanks the stored tokens: the
+realm is flagged ``needs_reauth`` and the error says to re-run ``bootstrap_tokens``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from quickbooks_sync.logging import register_secret
+from quickbooks_sync.models import Token
+from quickbooks_sync.qbo.errors import ReauthorizationRequired
+from quickbooks_sync.qbo.oauth import OAuthClient, TokenSet
+
+logger = logging.getLogger("quickbooks_sync.tokens")
+
+REAUTH_HINT = "run `manage.py bootstrap_tokens` with a new authorization code to reconnect"
+
+
+def oauth_client_from_settings() -> OAuthClient:
+    return OAuthClient(
+        client_id=settings.QB_CLIENT_ID,
+        client_secret=settings.QB_CLIENT_SECRET,
+        token_url=settings.QB_OAUTH_TOKEN_URL,
+        timeout=(settings.QB_CONNECT_TIMEOUT, settings.QB_READ_TIMEOUT),
+    )
+
+
+def _apply(token: Token, tokens: TokenSet) -> None:
+    now = timezone.now()
+    token.access_token = tokens.access_token
+    token.refresh_token = tokens.refresh_token
+    token.access_token_expires_at = now + timedelta(seconds=tokens.expires_in)
+    if tokens.refresh_token_expires_in is not None:
+        token.refresh_token_expires_at = now + timedelta(seconds=tokens.refresh_token_expires_in)
+    if tokens.refresh_token_hard_expires_in is not None:
+        token.refresh_token_hard_expires_at = now + timedelta(
+            seconds=tokens.refresh_token_hard_expires_in
+        )
+    token.needs_reauth = False
+    token.reauth_reason = ""
+    token.last_refreshed_at = now
+
+
+def token_bootstrap(
+    *, realm_id: str, code: str, redirect_uri: str, oauth: OAuthClient | None = None
+) -> Token:
+    """Exchange a one-time authorization code and store the tokens for ``realm_id``."""
+    register_secret(code)
+    oauth = oauth or oauth_client_from_settings()
+    tokens = oauth.exchange_code(code, redirect_uri)
+    with transaction.atomic():
+        token = Token.objects.select_for_update().filter(realm_id=realm_id).first()
+        token = token or Token(realm_id=realm_id)
+        _apply(token, tokens)
+        token.save()
+    logger.info("stored new tokens for realm %s", realm_id)
+    return token
+
+
+class DatabaseTokenProvider:
+    """Hands the API client a valid access token for one realm; refreshes when needed.
+
+    The decrypted access token is cached in memory with its expiry, so an API call costs
+    no database read; the cache is dropped whenever the API refuses the token.
+    """
+
+    def __init__(
+        self,
+        realm_id: str,
+        *,
+        oauth: OAuthClient | None = None,
+        margin_seconds: float | None = None,
+    ) -> None:
+        self.realm_id = realm_id
+        self._oauth = oauth
+        self.margin = (
+            settings.QB_TOKEN_REFRESH_MARGIN_SECONDS if margin_seconds is None else margin_seconds
+        )
+        self._cached: tuple[str, object] | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def oauth(self) -> OAuthClient:
+        if self._oauth is None:
+            self._oauth = oauth_client_from_settings()
+        return self._oauth
+
+    def _load(self) -> Token:
+        token = Token.objects.filter(realm_id=self.realm_id).first()
+        if token is None:
+            raise ReauthorizationRequired(
+                f"no tokens stored for realm {self.realm_id}: {REAUTH_HINT}"
+            )
+        if token.needs_reauth:
+            raise ReauthorizationRequired(
+                f"realm {self.realm_id} needs re-authorisation ({token.reauth_reason}): "
+                f"{REAUTH_HINT}"
+            )
+        return token
+
+    def access_token(self) -> str:
+        with self._lock:
+            cached = self._cached
+            if cached is not None and cached[1] - timedelta(seconds=self.margin) > timezone.now():
+                return cached[0]
+            token = self._load()
+            if token.is_expired(self.margin):
+                return self._refresh_locked(stale=token.access_token)
+            value = token.access_token
+            register_secret(value)
+            self._cached = (value, token.access_token_expires_at)
+            return value
+
+    def refresh(self, stale: str) -> str:
+        """Called after a 401 with the token that was refused."""
+        with self._lock:
+            return self._refresh_locked(stale=stale)
+
+    def _refresh_locked(self, *, stale: str) -> str:
+        self._cached = None
+        refused: ReauthorizationRequired | None = None
+        with transaction.atomic():
+            token = Token.objects.select_for_update().filter(realm_id=self.realm_id).first()
+            if token is None:
+                raise ReauthorizationRequired(
+                    f"no tokens stored for realm {self.realm_id}: {REAUTH_HINT}"
+                )
+            if token.needs_reauth:
+                raise ReauthorizationRequired(
+                    f"realm {self.realm_id} needs re-authorisation ({token.reauth_reason}): "
+                    f"{REAUTH_HINT}"
+                )
+            current = token.access_token
+            if current != stale and not token.is_expired(self.margin):
+                # Another process (or thread) refreshed while we waited for the lock.
+                logger.info("realm %s: token already refreshed elsewhere", self.realm_id)
+                self._cached = (current, token.access_token_expires_at)
+                return current
+            try:
+                tokens = self.oauth.refresh(token.refresh_token)
+            except ReauthorizationRequired as exc:
+                token.needs_reauth = True
+                token.reauth_reason = exc.message[:255]
+                token.save(update_fields=["needs_reauth", "reauth_reason", "updated_at"])
+                refused = exc
+            else:
+                _apply(token, tokens)
+                token.save()
+        if refused is not None:
+            logger.error("realm %s: refresh refused; %s", self.realm_id, REAUTH_HINT)
+            raise ReauthorizationRequired(
+                f"realm {self.realm_id}: {refused.message}; {REAUTH_HINT}",
+                status=refused.status,
+                code=refused.code,
+                intuit_tid=refused.intuit_tid,
+            )
+        logger.info("realm %s: access token refreshed", self.realm_id)
+        self._cached = (tokens.access_token, token.access_token_expires_at)
+        return tokens.access_token
+
+    def mark_needs_reauth(self, reason: str) -> None:
+        self._cached = None
+        Token.objects.filter(realm_id=self.realm_id).update(
+            needs_reauth=True, reauth_reason=reason[:255], updated_at=timezone.now()
+        )

@@ -1,0 +1,46 @@
+"""Shared fixtures: a Fernet key for every test, the bundled sandbox, token rows."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from cryptography.fernet import Fernet
+from django.utils import timezone
+
+TEST_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(autouse=True)
+def _qb_settings(settings):
+    """Test-friendly settings: a real encryption key, no settling lag, no long sleeps."""
+    settings.QB_TOKEN_ENCRYPTION_KEY = [TEST_KEY]
+    settings.QB_CLIENT_ID = "test-client-id"
+    settings.QB_CLIENT_SECRET = "test-client-secret-value"
+    settings.QB_SETTLE_SECONDS = 0
+    settings.QB_RETRY_BACKOFF_SECONDS = 0.0
+    settings.QB_THROTTLE_BACKOFF_SECONDS = 0.0
+    settings.QB_REQUESTS_PER_MINUTE = 100000
+    return settings
+
+
+@pytest.fixture
+def make_token(db):
+    from quickbooks_sync.models import Token
+
+    def make(
+        realm_id="123145",
+        access="access-token-aaaaaaaa",
+        refresh="refresh-token-rrrrrrrr",
+        expires_in=3600,
+    ):
+        token = Token(
+            realm_id=realm_id,
+            access_token_expires_at=timezone.now() + timedelta(seconds=expires_in),
+        )
+        token.access_token = access
+        token.refresh_token = refresh
+        token.save()
+        return token
+
+    return make

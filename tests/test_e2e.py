@@ -1,0 +1,160 @@
+"""End to end: the real commands against the bundled sandbox over HTTP, compared to its truth."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from quickbooks_sync.models import Customer, Invoice, SyncState, Token
+from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig, SandboxServer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REALM = DEFAULT_REALM
+
+
+@pytest.fixture
+def sandbox(settings):
+    config = SandboxConfig(seed=7, customers=60, invoices=240, realms=(REALM,))
+    with SandboxServer(config) as server:
+        settings.QB_API_BASE_URL = server.url
+        settings.QB_OAUTH_TOKEN_URL = server.token_url
+        settings.QB_CLIENT_ID = config.client_id
+        settings.QB_CLIENT_SECRET = config.client_secret
+        settings.QB_MAX_RESULTS = 50
+        yield server
+
+
+def bootstrap(server, realm=REALM):
+    code = server.state.issue_authorization_code(realm)
+    call_command("bootstrap_tokens", code=code, realm_id=realm, redirect_uri="http://localhost/cb")
+
+
+def local(model, realm=REALM) -> dict[str, str]:
+    return dict(model.objects.live().filter(realm_id=realm).values_list("qb_id", "sync_token"))
+
+
+def truth(server, entity, realm=REALM) -> dict[str, str]:
+    return {k: v["SyncToken"] for k, v in server.state.records(realm, entity).items()}
+
+
+def assert_equal_to_truth(server, realm=REALM):
+    assert local(Customer, realm) == truth(server, "Customer", realm)
+    assert local(Invoice, realm) == truth(server, "Invoice", realm)
+
+
+def test_bootstrap_then_full_sync_matches_the_sandbox_record_for_record(sandbox, capsys):
+    bootstrap(sandbox)
+    out = capsys.readouterr().out
+    assert f"Stored tokens for realm {REALM}" in out
+    assert "reconnect required by" in out
+    token = Token.objects.get(realm_id=REALM)
+    assert token.refresh_token_hard_expires_at is not None
+    call_command("runsync", "--once", "--no-progress")
+    assert_equal_to_truth(sandbox)
+    inactive = [k for k, v in sandbox.state.records(REALM, "Customer").items() if not v["Active"]]
+    assert inactive, "the seed should include inactive customers"
+    assert not Customer.objects.filter(qb_id__in=inactive, active=True).exists()
+    row = Invoice.objects.get(qb_id="1")
+    source = sandbox.state.records(REALM, "Invoice")["1"]
+    assert row.raw_data == source
+    assert str(row.total_amt) == f"{source['TotalAmt']:.2f}"
+    assert row.customer_qb_id == source["CustomerRef"]["value"]
+    states = SyncState.objects.filter(realm_id=REALM)
+    assert {s.status for s in states} == {"success"}
+
+
+def test_incremental_cycle_picks_up_edits_new_records_and_deactivations(sandbox):
+    bootstrap(sandbox)
+    call_command("runsync", "--once", "--no-progress")
+    state = sandbox.state
+    state.clock.advance(seconds=120)
+    state.update(REALM, "Customer", "3", {"DisplayName": "Renamed Ltd"})
+    state.deactivate(REALM, "Customer", "4")
+    created = state.create(REALM, "Invoice", {"CustomerRef": {"value": "3"}, "Line": [
+        {"Amount": 10.0, "DetailType": "SalesItemLineDetail",
+         "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]})
+    state.bulk_touch(REALM, "Invoice", [str(i) for i in range(1, 120)])
+    state.reset_stats()
+    call_command("runsync", "--once", "--no-progress")
+    assert_equal_to_truth(sandbox)
+    assert Customer.objects.get(qb_id="3").display_name == "Renamed Ltd"
+    assert Customer.objects.get(qb_id="4").active is False
+    assert Invoice.objects.filter(qb_id=created["Id"]).exists()
+
+
+def test_idle_incremental_cycle_costs_one_request_per_entity(sandbox):
+    bootstrap(sandbox)
+    call_command("runsync", "--once", "--no-progress")
+    sandbox.state.reset_stats()
+    call_command("runsync", "--once", "--no-progress")
+    assert sandbox.state.stats()["api_requests"][REALM]["total"] <= 2
+
+
+def test_expired_access_token_mid_sync_is_refreshed_and_rotation_is_stored(sandbox):
+    bootstrap(sandbox)
+    sandbox.state.clock.advance(seconds=3600 + 5)  # access token now expired
+    before = Token.objects.get(realm_id=REALM).refresh_token
+    call_command("runsync", "--once", "--no-progress")
+    assert_equal_to_truth(sandbox)
+    assert Token.objects.get(realm_id=REALM).refresh_token != before
+    assert sandbox.state.stats()["token_requests"]["refresh_token"] == 1
+
+
+def test_unexpected_401_mid_backfill_refreshes_once_and_finishes(sandbox):
+    bootstrap(sandbox)
+    sandbox.state.inject_fault("401", count=1, path_contains="query")
+    call_command("runsync", "--once", "--no-progress")
+    assert_equal_to_truth(sandbox)
+    assert sandbox.state.stats()["token_requests"]["refresh_token"] == 1
+
+
+def test_throttling_and_server_errors_mid_sync_end_correct(sandbox, settings):
+    settings.QB_MAX_RETRIES = 6  # five faults in a row on one call, then success
+    bootstrap(sandbox)
+    sandbox.state.inject_fault("429", count=2)
+    sandbox.state.inject_fault("503", count=1)
+    sandbox.state.inject_fault("truncated", count=1)
+    sandbox.state.inject_fault("reset", count=1)
+    call_command("runsync", "--once", "--no-progress")
+    assert_equal_to_truth(sandbox)
+
+
+def test_persistent_server_errors_fail_the_entity_and_keep_the_cursor(sandbox, settings):
+    settings.QB_MAX_RETRIES = 1
+    bootstrap(sandbox)
+    call_command("runsync", "--once", "--no-progress")
+    cursors = dict(SyncState.objects.values_list("object_type", "cursor"))
+    sandbox.state.clock.advance(seconds=60)
+    sandbox.state.inject_fault("500", count=2, path_contains="query")
+    with pytest.raises(CommandError, match="1 of 2 syncs failed"):
+        call_command("runsync", "--once", "--no-progress")
+    failed = SyncState.objects.get(status="failure")
+    assert "HTTP 500" in failed.error_message
+    assert failed.cursor == cursors[failed.object_type]
+
+
+def test_revoked_refresh_token_fails_with_reauth_message_and_keeps_rows(sandbox):
+    bootstrap(sandbox)
+    call_command("runsync", "--once", "--no-progress")
+    rows = Invoice.objects.count()
+    sandbox.state.clock.advance(seconds=3700)
+    sandbox.state.inject_fault("token_invalid_grant", count=1)
+    with pytest.raises(CommandError, match="bootstrap_tokens"):
+        call_command("runsync", "--once", "--no-progress")
+    assert Token.objects.get(realm_id=REALM).needs_reauth
+    assert Invoice.objects.count() == rows
+    failed = SyncState.objects.filter(realm_id=REALM, status="failure")
+    assert failed.count() == 2
+    assert all("bootstrap_tokens" in s.error_message for s in failed)
+    # Re-running bootstrap_tokens clears the flag and syncing resumes.
+    bootstrap(sandbox)
+    call_command("runsync", "--once", "--no-progress")
+    assert not Token.objects.get(realm_id=REALM).needs_reauth
+
+
+def test_bootstrap_with_a_used_code_fails_clearly(sandbox):
+    code = sandbox.state.issue_authorization_code(REALM)
+    call_command("bootstrap_tokens", code=code, realm_id=REALM)
+    with pytest.raises(CommandError, match="invalid_grant"):
+        call_command("bootstrap_tokens", code=code, realm_id=REALM)
