@@ -132,6 +132,9 @@ class Invoice(SyncedRecord):
     due_date = models.DateField(null=True, blank=True)
     total_amt = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     balance = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    voided = models.BooleanField(
+        default=False, help_text="Voided in QBO: the invoice still exists with amounts zeroed."
+    )
 
     class Meta:
         constraints = [
@@ -168,6 +171,16 @@ class SyncState(models.Model):
     )
     records_skipped = models.PositiveBigIntegerField(
         default=0, help_text="Malformed records skipped, in total (see the log for Ids)."
+    )
+    deletes_verified_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="QBO time up to which deletions are known to be applied locally.",
+    )
+    deletes_verified_by = models.CharField(
+        max_length=16,
+        blank=True,
+        choices=[("cdc", "change data capture"), ("reconcile", "full reconcile")],
     )
 
     class Meta:

@@ -111,14 +111,27 @@ def customer_fields(raw: dict) -> dict:
     }
 
 
+def is_voided(raw: dict, total: Decimal | None) -> bool:
+    """QBO keeps a voided invoice, zeroes its amounts and notes "Voided" (API-NOTES §9).
+
+    The entity-status enum also has ``Voided``; accept either signal.
+    """
+    if raw.get("status") == "Voided":
+        return True
+    note = raw.get("PrivateNote")
+    return isinstance(note, str) and note.strip().lower().startswith("voided") and not total
+
+
 def invoice_fields(raw: dict) -> dict:
+    total = _money(raw, "TotalAmt")
     return {
         "doc_number": _text(raw, "DocNumber", 64),
         "customer_qb_id": _ref_value(raw, "CustomerRef"),
         "txn_date": _date(raw, "TxnDate"),
         "due_date": _date(raw, "DueDate"),
-        "total_amt": _money(raw, "TotalAmt"),
+        "total_amt": total,
         "balance": _money(raw, "Balance"),
+        "voided": is_voided(raw, total),
     }
 
 

@@ -18,6 +18,7 @@ from quickbooks_sync.timeutil import parse_qbo_datetime
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 PACIFIC = "-08:00"
 
+_IDS = re.compile(r"\bId IN \(([^)]*)\)", re.I)
 _COND = re.compile(r"Metadata\.LastUpdatedTime\s*(>=|<=|>|<|=)\s*'([^']+)'", re.I)
 
 
@@ -38,6 +39,7 @@ class FakeQBO:
         self.statements: list[str] = []
         self.before_request: list[Callable[[FakeQBO, int], None]] = []
         self.fail_on_request: int | None = None
+        self.hidden_from_paging: set[str] = set()  # rows a paged read misses (moving set)
 
     # --- data --------------------------------------------------------------------
     def put(self, qb_id, ts: datetime, token: int = 0, offset: str = PACIFIC, **extra) -> dict:
@@ -93,6 +95,11 @@ class FakeQBO:
                 "=": lambda t, b=bound: t == b,
             }[op]
             rows = [r for r in rows if check(self.ts(r))]
+        id_list = _IDS.search(statement)
+        if id_list:
+            wanted = {v.strip().strip("'") for v in id_list.group(1).split(",")}
+            rows = [r for r in rows if str(r.get("Id")) in wanted]
+        rows = [r for r in rows if str(r.get("Id")) not in self.hidden_from_paging or id_list]
         rows.sort(key=lambda r: (self.ts(r), self._id_key(r)))
         return rows
 
@@ -109,7 +116,8 @@ class FakeQBO:
     def query(self, entity: str, statement: str) -> QueryPage:
         assert entity == self.entity
         self._request(statement)
-        start = int(re.search(r"STARTPOSITION (\d+)", statement).group(1))
+        position = re.search(r"STARTPOSITION (\d+)", statement)
+        start = int(position.group(1)) if position else 1
         size = int(re.search(r"MAXRESULTS (\d+)", statement).group(1))
         rows = self._matching(statement)[start - 1 : start - 1 + size]
         return QueryPage(entity, [dict(r) for r in rows], self.now)

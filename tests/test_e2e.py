@@ -71,9 +71,20 @@ def test_incremental_cycle_picks_up_edits_new_records_and_deactivations(sandbox)
     state.clock.advance(seconds=120)
     state.update(REALM, "Customer", "3", {"DisplayName": "Renamed Ltd"})
     state.deactivate(REALM, "Customer", "4")
-    created = state.create(REALM, "Invoice", {"CustomerRef": {"value": "3"}, "Line": [
-        {"Amount": 10.0, "DetailType": "SalesItemLineDetail",
-         "SalesItemLineDetail": {"ItemRef": {"value": "1"}}}]})
+    created = state.create(
+        REALM,
+        "Invoice",
+        {
+            "CustomerRef": {"value": "3"},
+            "Line": [
+                {
+                    "Amount": 10.0,
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                }
+            ],
+        },
+    )
     state.bulk_touch(REALM, "Invoice", [str(i) for i in range(1, 120)])
     state.reset_stats()
     call_command("runsync", "--once", "--no-progress")
@@ -126,12 +137,13 @@ def test_persistent_server_errors_fail_the_entity_and_keep_the_cursor(sandbox, s
     call_command("runsync", "--once", "--no-progress")
     cursors = dict(SyncState.objects.values_list("object_type", "cursor"))
     sandbox.state.clock.advance(seconds=60)
-    sandbox.state.inject_fault("500", count=2, path_contains="query")
-    with pytest.raises(CommandError, match="1 of 2 syncs failed"):
+    sandbox.state.inject_fault("500", count=2, path_contains="cdc")
+    with pytest.raises(CommandError, match="2 of 2 syncs failed"):
         call_command("runsync", "--once", "--no-progress")
-    failed = SyncState.objects.get(status="failure")
-    assert "HTTP 500" in failed.error_message
-    assert failed.cursor == cursors[failed.object_type]
+    for failed in SyncState.objects.all():
+        assert failed.status == "failure"
+        assert "HTTP 500" in failed.error_message
+        assert failed.cursor == cursors[failed.object_type]
 
 
 def test_revoked_refresh_token_fails_with_reauth_message_and_keeps_rows(sandbox):

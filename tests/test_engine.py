@@ -259,3 +259,22 @@ def test_malformed_records_are_skipped_and_counted_the_rest_syncs(caplog):
     assert SyncState.objects.get(object_type="Invoice").records_skipped == 3
     assert "secret-payload" not in caplog.text
     assert "missing Id" in caplog.text and "Id='5'" in caplog.text
+
+
+def test_reconcile_soft_deletes_only_what_qbo_denies_twice():
+    fake = FakeQBO()
+    for i in range(1, 31):
+        fake.put(i, T0 + timedelta(seconds=i))
+    run(fake)
+    del fake.records["4"]  # really deleted in QBO
+    fake.hidden_from_paging = {"7"}  # missed by the full read (edited mid-read) but alive
+    state = SyncState.objects.get(realm_id=fake.realm_id, object_type="Invoice")
+    result = EntitySync(
+        fake, ENTITIES["Invoice"], state, page_size=10, settle_seconds=0, reconcile=True
+    ).run()
+    assert set(Invoice.objects.deleted().values_list("qb_id", flat=True)) == {"4"}
+    assert result.deleted == 1
+    assert result.path == "reconcile"
+    state.refresh_from_db()
+    assert state.deletes_verified_by == "reconcile"
+    assert any("Id IN ('4', '7')" in s for s in fake.statements)

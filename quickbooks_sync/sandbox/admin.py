@@ -68,13 +68,19 @@ def handle(app, method: str, path: str, params: dict, body: bytes) -> Reply:
     return json_reply(200, result)
 
 
-def _route(app, method: str, parts: list[str], p: dict):  # noqa: C901 - a flat routing table
+def _route(app, method: str, parts: list[str], p: dict):
     st = app.state
     head = parts[0] if parts else ""
     if head == "health" and method == "GET":
-        return {"status": "ok", "realms": list(st.realms), "client_id": st.cfg.client_id,
-                "client_secret": st.cfg.client_secret, "url": app.server.url,
-                "token_url": app.server.token_url, **_clock(st)}
+        return {
+            "status": "ok",
+            "realms": list(st.realms),
+            "client_id": st.cfg.client_id,
+            "client_secret": st.cfg.client_secret,
+            "url": app.server.url,
+            "token_url": app.server.token_url,
+            **_clock(st),
+        }
     if head == "clock":
         if method == "POST":
             if "set" in p:
@@ -88,9 +94,15 @@ def _route(app, method: str, parts: list[str], p: dict):  # noqa: C901 - a flat 
         return _clock(st)
     if head == "faults":
         if method == "POST":
-            st.inject_fault(p.get("kind", ""), int(p.get("count", 1)), p.get("realm_id"),
-                            p.get("path_contains"), p.get("retry_after"), p.get("delay"),
-                            p.get("status"))
+            st.inject_fault(
+                p.get("kind", ""),
+                int(p.get("count", 1)),
+                p.get("realm_id"),
+                p.get("path_contains"),
+                p.get("retry_after"),
+                p.get("delay"),
+                p.get("status"),
+            )
         elif method == "DELETE":
             st.clear_faults()
         return {"pending": st.faults.pending()}
@@ -115,8 +127,10 @@ def _realm_route(st, method: str, parts: list[str], p: dict):
     if not parts and method == "POST":
         realm = str(p["realm_id"])
         st.add_realm(realm)
-        return {"realm_id": realm, **st.seed(realm, int(p.get("customers", 0)),
-                                             int(p.get("invoices", 0)), p.get("seed"))}
+        return {
+            "realm_id": realm,
+            **st.seed(realm, int(p.get("customers", 0)), int(p.get("invoices", 0)), p.get("seed")),
+        }
     if not parts:
         return {"realms": list(st.realms)}
     realm, rest = parts[0], parts[1:]
@@ -127,8 +141,7 @@ def _realm_route(st, method: str, parts: list[str], p: dict):
     if action == "tokens" and method == "POST":
         return st.tokens.exchange_code(st.issue_authorization_code(realm), True)
     if action == "seed" and method == "POST":
-        return st.seed(realm, int(p.get("customers", 0)), int(p.get("invoices", 0)),
-                       p.get("seed"))
+        return st.seed(realm, int(p.get("customers", 0)), int(p.get("invoices", 0)), p.get("seed"))
     if action == "bulk_touch" and method == "POST":
         at = _dt(p["at"]) if p.get("at") else None
         return {"touched": st.bulk_touch(realm, p["entity"], p.get("ids", []), at)}
@@ -146,11 +159,13 @@ def _realm_route(st, method: str, parts: list[str], p: dict):
     if len(rest) == 2 and method == "POST":
         entity, id_ = rest
         op = p.get("op", "update")
-        ops = {"update": lambda: st.update(realm, entity, id_, p.get("fields") or {}),
-               "deactivate": lambda: st.deactivate(realm, entity, id_),
-               "activate": lambda: st.activate(realm, entity, id_),
-               "delete": lambda: st.delete(realm, entity, id_),
-               "void": lambda: st.void(realm, entity, id_)}
+        ops = {
+            "update": lambda: st.update(realm, entity, id_, p.get("fields") or {}),
+            "deactivate": lambda: st.deactivate(realm, entity, id_),
+            "activate": lambda: st.activate(realm, entity, id_),
+            "delete": lambda: st.delete(realm, entity, id_),
+            "void": lambda: st.void(realm, entity, id_),
+        }
         if op not in ops:
             raise ValueError(f"unknown op {op!r}; expected one of {sorted(ops)}")
         return _qbo(ops[op])

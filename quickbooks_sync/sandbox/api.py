@@ -93,8 +93,9 @@ class V3Api:
             return self.fault(exc.code, exc.message, exc.detail)
         except QBOError as exc:
             return self.fault(exc.code, exc.message, exc.detail, exc.element)
-        return self.fault("500", "Unsupported Operation",
-                          f"Operation {method} /{rest} is not supported.")
+        return self.fault(
+            "500", "Unsupported Operation", f"Operation {method} /{rest} is not supported."
+        )
 
     # -- query ------------------------------------------------------------------------
     def run_query(self, realm_id: str, text: str) -> str:
@@ -115,12 +116,12 @@ class V3Api:
         else:
             items, total = [], 0
         if q.count:
-            return '{"totalCount":%d}' % total
+            return f'{{"totalCount":{total}}}'
         return _page_json(entity, items, q)
 
     def query(self, realm_id: str, text: str) -> Reply:
         inner = self.run_query(realm_id, text)
-        return Reply(200, ('{"QueryResponse":%s,"time":"%s"}' % (inner, self._time())).encode())
+        return Reply(200, (f'{{"QueryResponse":{inner},"time":"{self._time()}"}}').encode())
 
     # -- CDC --------------------------------------------------------------------------
     def cdc(self, realm_id: str, params: dict) -> Reply:
@@ -128,30 +129,44 @@ class V3Api:
         since_text = params.get("changedSince")
         if not names or not since_text:
             missing = "entities" if not names else "changedSince"
-            return self.fault("2020", "Required param missing, need to supply the required "
-                              "value for the API", f"Required parameter {missing} is missing "
-                              "in the request", missing)
+            return self.fault(
+                "2020",
+                "Required param missing, need to supply the required value for the API",
+                f"Required parameter {missing} is missing in the request",
+                missing,
+            )
         entities = []
         for n in names:
             e = _canonical(n)
             if e is None or e in CDC_UNSUPPORTED or e == "CompanyInfo":
-                return self.fault("2010", "Request has invalid or unsupported property",
-                                  f"Property Name:entities specified is unsupported or invalid"
-                                  f" : CDC is not supported for entity {n}", "entities")
+                return self.fault(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f"Property Name:entities specified is unsupported or invalid"
+                    f" : CDC is not supported for entity {n}",
+                    "entities",
+                )
             entities.append(e)
         try:
             since = parse_qbo_datetime(since_text)
         except ValueError:
-            return self.fault("2010", "Request has invalid or unsupported property",
-                              f"Property Name:changedSince specified is unsupported or invalid"
-                              f" : {since_text}", "changedSince")
+            return self.fault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Property Name:changedSince specified is unsupported or invalid : {since_text}",
+                "changedSince",
+            )
         now = self.state.clock.time()
         window = self.state.cfg.cdc_window_days * 86400
         if since < now - window:
-            return self.fault("2010", "Request has invalid or unsupported property",
-                              f"Property Name:changedSince specified is unsupported or invalid"
-                              f" : changedSince must be within the last "
-                              f"{self.state.cfg.cdc_window_days} days", "changedSince")
+            return self.fault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Property Name:changedSince specified is unsupported or invalid"
+                f" : changedSince must be within the last "
+                f"{self.state.cfg.cdc_window_days} days",
+                "changedSince",
+            )
         items = []  # (time, entity position, id, json)
         with self.state.lock:
             for pos, e in enumerate(entities):
@@ -160,8 +175,10 @@ class V3Api:
                 tab = self.state.table(realm_id, e)
                 items += [(r.lut, pos, r.id, r.json) for r in tab.changed_since(since, CDC_MAX)]
                 for at, rid in tab.deleted_since(since)[:CDC_MAX]:
-                    stub = ('{"domain":"QBO","status":"Deleted","Id":"%d",'
-                            '"MetaData":{"LastUpdatedTime":"%s"}}' % (rid, fmt_qbo(at)))
+                    stub = (
+                        f'{{"domain":"QBO","status":"Deleted","Id":"{rid}",'
+                        f'"MetaData":{{"LastUpdatedTime":"{fmt_qbo(at)}"}}}}'
+                    )
                     items.append((at, pos, rid, stub))
         items.sort(key=lambda t: t[:3])
         kept = items[:CDC_MAX]  # silent truncation; the oldest changes are kept
@@ -169,17 +186,21 @@ class V3Api:
         for pos, e in enumerate(entities):
             objs = [t[3] for t in kept if t[1] == pos]
             groups.append(_page_json(e, objs, Query(entity=e)))
-        body = '{"CDCResponse":[{"QueryResponse":[%s]}],"time":"%s"}' % (
-            ",".join(groups), self._time())
+        body = '{{"CDCResponse":[{{"QueryResponse":[{}]}}],"time":"{}"}}'.format(
+            ",".join(groups), self._time()
+        )
         return Reply(200, body.encode())
 
     # -- reads and writes -------------------------------------------------------------
     def read(self, realm_id: str, entity: str, id_: str) -> Reply:
         obj = self.state.get(realm_id, entity, id_) if entity in ENTITIES else None
         if obj is None:
-            return self.fault("610", "Object Not Found",
-                              f"Object Not Found : Something you're trying to use has been made"
-                              f" inactive or deleted. {entity} Id={id_}")
+            return self.fault(
+                "610",
+                "Object Not Found",
+                f"Object Not Found : Something you're trying to use has been made"
+                f" inactive or deleted. {entity} Id={id_}",
+            )
         return json_reply(200, {entity: obj, "time": self._time()})
 
     def company_info(self, realm_id: str, id_: str) -> Reply:
@@ -194,25 +215,40 @@ class V3Api:
             if not isinstance(payload, dict):
                 raise ValueError("not an object")
         except ValueError:
-            return self.fault("2010", "Request has invalid or unsupported property",
-                              "Request body is not a JSON object")
+            return self.fault(
+                "2010",
+                "Request has invalid or unsupported property",
+                "Request body is not a JSON object",
+            )
         payload = payload.get(entity, payload)
         op = (params.get("operation") or "").lower()
         st = self.state
         if op in ("delete", "void"):
             if "Id" not in payload:
-                return self.fault("2020", "Required param missing, need to supply the "
-                                  "required value for the API", "Required parameter Id is "
-                                  "missing in the request", "Id")
+                return self.fault(
+                    "2020",
+                    "Required param missing, need to supply the required value for the API",
+                    "Required parameter Id is missing in the request",
+                    "Id",
+                )
             fn = st.delete if op == "delete" else st.void
             obj = fn(realm_id, entity, payload["Id"], sync_token=payload.get("SyncToken"))
         elif payload.get("Id") not in (None, ""):
             if "SyncToken" not in payload:
-                return self.fault("2020", "Required param missing, need to supply the "
-                                  "required value for the API", "Required parameter "
-                                  "SyncToken is missing in the request", "SyncToken")
-            obj = st.update(realm_id, entity, payload["Id"], payload,
-                            sync_token=payload["SyncToken"], sparse=payload.get("sparse") is True)
+                return self.fault(
+                    "2020",
+                    "Required param missing, need to supply the required value for the API",
+                    "Required parameter SyncToken is missing in the request",
+                    "SyncToken",
+                )
+            obj = st.update(
+                realm_id,
+                entity,
+                payload["Id"],
+                payload,
+                sync_token=payload["SyncToken"],
+                sparse=payload.get("sparse") is True,
+            )
         else:
             obj = st.create(realm_id, entity, payload)
         return json_reply(200, {entity: obj, "time": self._time()})
@@ -223,21 +259,30 @@ class V3Api:
         except (ValueError, AttributeError):
             items = None
         if not isinstance(items, list) or not 0 < len(items) <= 30:
-            return self.fault("2010", "Request has invalid or unsupported property",
-                              "BatchItemRequest must hold 1 to 30 items")
+            return self.fault(
+                "2010",
+                "Request has invalid or unsupported property",
+                "BatchItemRequest must hold 1 to 30 items",
+            )
         out = []
         for item in items:
             bid = json.dumps(str(item.get("bId", "")))
             try:
                 if "Query" not in item:
                     raise QueryError("Only Query batch items are supported", code="4001")
-                out.append('{"bId":%s,"QueryResponse":%s}'
-                           % (bid, self.run_query(realm_id, item["Query"])))
+                out.append(
+                    '{{"bId":{},"QueryResponse":{}}}'.format(
+                        bid, self.run_query(realm_id, item["Query"])
+                    )
+                )
             except (QueryError, QBOError) as exc:
                 err = {"Message": exc.message, "Detail": exc.detail, "code": exc.code}
-                out.append('{"bId":%s,"Fault":%s}' % (
-                    bid, json.dumps({"Error": [err], "type": "ValidationFault"})))
-        body_text = '{"BatchItemResponse":[%s],"time":"%s"}' % (",".join(out), self._time())
+                out.append(
+                    '{{"bId":{},"Fault":{}}}'.format(
+                        bid, json.dumps({"Error": [err], "type": "ValidationFault"})
+                    )
+                )
+        body_text = '{{"BatchItemResponse":[{}],"time":"{}"}}'.format(",".join(out), self._time())
         return Reply(200, body_text.encode())
 
 
@@ -245,8 +290,8 @@ def _page_json(entity: str, items: list[str], q: Query) -> str:
     """``{"Customer":[...],"startPosition":s,"maxResults":<rows>}``; ``{}`` when empty."""
     if not items:
         return "{}"
-    return '{"%s":[%s],"startPosition":%d,"maxResults":%d}' % (
-        entity, ",".join(items), q.start, len(items))
+    rows = ",".join(items)
+    return f'{{"{entity}":[{rows}],"startPosition":{q.start},"maxResults":{len(items)}}}'
 
 
 _REALM_PATH = re.compile(r"^/v3/company/([^/]+)/?(.*)$")

@@ -22,25 +22,143 @@ from .clock import company_date, fmt_qbo
 DAY = 86400
 SPAN = 730 * DAY
 
-FIRST = (
-    "Ada Alan Amira Ben Carla Chen Dana Diego Elena Femi Grace Hana Ivan Jade Jonas Kai "
-    "Lena Luis Maya Mei Nadia Noah Omar Priya Quinn Rosa Sam Sofia Tariq Uma Vera Wes "
-    "Ximena Yusuf Zoe Aiden Bianca Caleb Dmitri Esme"
-).split()
-LAST = (
-    "Ng Smith Garcia O'Brien Patel Kim Müller Rossi Dubois Nowak Silva Tanaka Okafor Cohen "
-    "Jensen Larsen Novak Costa Brennan Ito Haddad Kowalski Nguyen Fischer D'Angelo Walsh "
-    "Moreau Santos Berg Lindqvist Abara Petrov Reyes Shah Young Zhou Adams Baker Clarke"
-).split()
-ADJ = (
-    "Acme Blue Bright Cedar Copper Delta Eagle Evergreen Golden Granite Harbor Iron Juniper "
-    "Keystone Lakeside Maple Northern Oak Pacific Pioneer Quarry Redwood Silver Summit "
-    "Tidal Urban Valley Willow Summit Zenith"
-).split()
-NOUN = (
-    "Plumbing Bakery Design Logistics Dental Landscaping Electric Consulting Roofing "
-    "Catering Fitness Studio Motors Pharmacy Analytics Books Coffee Builders Cleaning Media"
-).split()
+FIRST = [
+    "Ada",
+    "Alan",
+    "Amira",
+    "Ben",
+    "Carla",
+    "Chen",
+    "Dana",
+    "Diego",
+    "Elena",
+    "Femi",
+    "Grace",
+    "Hana",
+    "Ivan",
+    "Jade",
+    "Jonas",
+    "Kai",
+    "Lena",
+    "Luis",
+    "Maya",
+    "Mei",
+    "Nadia",
+    "Noah",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sam",
+    "Sofia",
+    "Tariq",
+    "Uma",
+    "Vera",
+    "Wes",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Aiden",
+    "Bianca",
+    "Caleb",
+    "Dmitri",
+    "Esme",
+]
+LAST = [
+    "Ng",
+    "Smith",
+    "Garcia",
+    "O'Brien",
+    "Patel",
+    "Kim",
+    "Müller",
+    "Rossi",
+    "Dubois",
+    "Nowak",
+    "Silva",
+    "Tanaka",
+    "Okafor",
+    "Cohen",
+    "Jensen",
+    "Larsen",
+    "Novak",
+    "Costa",
+    "Brennan",
+    "Ito",
+    "Haddad",
+    "Kowalski",
+    "Nguyen",
+    "Fischer",
+    "D'Angelo",
+    "Walsh",
+    "Moreau",
+    "Santos",
+    "Berg",
+    "Lindqvist",
+    "Abara",
+    "Petrov",
+    "Reyes",
+    "Shah",
+    "Young",
+    "Zhou",
+    "Adams",
+    "Baker",
+    "Clarke",
+]
+ADJ = [
+    "Acme",
+    "Blue",
+    "Bright",
+    "Cedar",
+    "Copper",
+    "Delta",
+    "Eagle",
+    "Evergreen",
+    "Golden",
+    "Granite",
+    "Harbor",
+    "Iron",
+    "Juniper",
+    "Keystone",
+    "Lakeside",
+    "Maple",
+    "Northern",
+    "Oak",
+    "Pacific",
+    "Pioneer",
+    "Quarry",
+    "Redwood",
+    "Silver",
+    "Summit",
+    "Tidal",
+    "Urban",
+    "Valley",
+    "Willow",
+    "Summit",
+    "Zenith",
+]
+NOUN = [
+    "Plumbing",
+    "Bakery",
+    "Design",
+    "Logistics",
+    "Dental",
+    "Landscaping",
+    "Electric",
+    "Consulting",
+    "Roofing",
+    "Catering",
+    "Fitness",
+    "Studio",
+    "Motors",
+    "Pharmacy",
+    "Analytics",
+    "Books",
+    "Coffee",
+    "Builders",
+    "Cleaning",
+    "Media",
+]
 SUFFIX = ("LLC", "Inc.", "& Co.", "Ltd", "Group", "Partners", "Supply", "Services")
 STREETS = ("Pine St", "Main St", "Oak Ave", "Market St", "2nd Ave", "Elm Dr", "Bay Rd", "Hill Ct")
 CITIES = (
@@ -122,8 +240,18 @@ class SeedPlan:
     open balance).
     """
 
-    def __init__(self, rng, anchor, n_customers, n_invoices, first_cid, first_iid, first_doc,
-                 taken_names: set[str], existing: list[tuple[str, str, str, str]]):
+    def __init__(
+        self,
+        rng,
+        anchor,
+        n_customers,
+        n_invoices,
+        first_cid,
+        first_iid,
+        first_doc,
+        taken_names: set[str],
+        existing: list[tuple[str, str, str, str]],
+    ):
         self.rng, self.anchor = rng, anchor
         self.first_iid, self.first_doc, self.n_invoices = first_iid, first_doc, n_invoices
         self.first_cid = first_cid
@@ -155,16 +283,27 @@ class SeedPlan:
             if r < cum:
                 cur = code
                 break
-        p = {"given": given, "family": family, "company": company, "DisplayName": display,
-             "cur": cur, "active": rng.random() >= 0.1, "taxable": rng.random() < 0.3}
+        p = {
+            "given": given,
+            "family": family,
+            "company": company,
+            "DisplayName": display,
+            "cur": cur,
+            "active": rng.random() >= 0.1,
+            "taxable": rng.random() < 0.3,
+        }
         slug = "".join(ch for ch in display.lower() if ch.isalnum())[:20]
         if rng.random() < 0.95:
             p["email"] = f"{given.lower().replace(chr(39), '')}@{slug}.example"
         if rng.random() < 0.9:
             p["phone"] = f"(555) {rng.randint(100, 999):03d}-{rng.randint(0, 9999):04d}"
         city, st, zip3 = rng.choice(CITIES)
-        p["addr"] = {"Line1": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}", "City": city,
-                     "CountrySubDivisionCode": st, "PostalCode": f"{zip3}{rng.randint(0, 99):02d}"}
+        p["addr"] = {
+            "Line1": f"{rng.randint(1, 9999)} {rng.choice(STREETS)}",
+            "City": city,
+            "CountrySubDivisionCode": st,
+            "PostalCode": f"{zip3}{rng.randint(0, 99):02d}",
+        }
         p["delivery"] = rng.choice(("Print", "Email", "None"))
         return p
 
@@ -190,17 +329,26 @@ class SeedPlan:
                 qty = rng.randint(1, 12)
                 amount = round(item[2] * qty, 2)
                 total += amount
-                lines.append({
-                    "Id": str(ln), "LineNum": ln, "Description": f"{item[1]} ({qty})",
-                    "Amount": amount, "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {
-                        "ItemRef": {"value": item[0], "name": item[1]}, "UnitPrice": item[2],
-                        "Qty": qty, "ItemAccountRef": SALES_ACCOUNT, "TaxCodeRef": {"value": "NON"},
-                    },
-                })
+                lines.append(
+                    {
+                        "Id": str(ln),
+                        "LineNum": ln,
+                        "Description": f"{item[1]} ({qty})",
+                        "Amount": amount,
+                        "DetailType": "SalesItemLineDetail",
+                        "SalesItemLineDetail": {
+                            "ItemRef": {"value": item[0], "name": item[1]},
+                            "UnitPrice": item[2],
+                            "Qty": qty,
+                            "ItemAccountRef": SALES_ACCOUNT,
+                            "TaxCodeRef": {"value": "NON"},
+                        },
+                    }
+                )
             total = round(total, 2)
-            lines.append({"Amount": total, "DetailType": "SubTotalLineDetail",
-                          "SubTotalLineDetail": {}})
+            lines.append(
+                {"Amount": total, "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+            )
             r = rng.random()
             open_ = due >= self.today
             if not active or r < (0.25 if open_ else 0.75):
@@ -211,18 +359,34 @@ class SeedPlan:
                 balance = total
             iid = self.first_iid + i
             inv = {
-                "AllowIPNPayment": False, "AllowOnlinePayment": False,
-                "CustomField": [{"DefinitionId": "1", "Name": "PO #", "Type": "StringType",
-                                 **({"StringValue": f"PO-{rng.randint(1000, 99999)}"}
-                                    if rng.random() < 0.3 else {})}],
-                "DocNumber": str(self.first_doc + i), "TxnDate": txn.isoformat(),
-                "DueDate": due.isoformat(), "CurrencyRef": currency_ref(cur),
-                "LinkedTxn": ([{"TxnId": str(100000 + iid), "TxnType": "Payment"}]
-                              if balance < total else []),
-                "Line": lines, "TxnTaxDetail": {"TotalTax": 0},
+                "AllowIPNPayment": False,
+                "AllowOnlinePayment": False,
+                "CustomField": [
+                    {
+                        "DefinitionId": "1",
+                        "Name": "PO #",
+                        "Type": "StringType",
+                        **(
+                            {"StringValue": f"PO-{rng.randint(1000, 99999)}"}
+                            if rng.random() < 0.3
+                            else {}
+                        ),
+                    }
+                ],
+                "DocNumber": str(self.first_doc + i),
+                "TxnDate": txn.isoformat(),
+                "DueDate": due.isoformat(),
+                "CurrencyRef": currency_ref(cur),
+                "LinkedTxn": (
+                    [{"TxnId": str(100000 + iid), "TxnType": "Payment"}] if balance < total else []
+                ),
+                "Line": lines,
+                "TxnTaxDetail": {"TotalTax": 0},
                 "CustomerRef": {"value": cid, "name": cname},
                 "SalesTermRef": {"value": term[0], "name": term[1]},
-                "TotalAmt": total, "Balance": balance, "ApplyTaxAfterDiscount": False,
+                "TotalAmt": total,
+                "Balance": balance,
+                "ApplyTaxAfterDiscount": False,
                 "PrintStatus": "NotSet",
                 "EmailStatus": rng.choice(("EmailSent", "NotSet", "NeedToSend")),
             }
@@ -241,13 +405,23 @@ class SeedPlan:
         cts, luts, syncs = self.cust_times
         for i, p in enumerate(self.profiles):
             bal = round(self.balances[i], 2)
-            c = {"Taxable": p["taxable"], "Job": False, "BillWithParent": False,
-                 "Balance": bal, "BalanceWithJobs": bal, "CurrencyRef": currency_ref(p["cur"]),
-                 "PreferredDeliveryMethod": p["delivery"], "IsProject": False,
-                 "GivenName": p["given"], "FamilyName": p["family"],
-                 "FullyQualifiedName": p["DisplayName"], "DisplayName": p["DisplayName"],
-                 "PrintOnCheckName": p["company"] or p["DisplayName"], "Active": p["active"],
-                 "BillAddr": {"Id": str(1000 + self.first_cid + i), **p["addr"]}}
+            c = {
+                "Taxable": p["taxable"],
+                "Job": False,
+                "BillWithParent": False,
+                "Balance": bal,
+                "BalanceWithJobs": bal,
+                "CurrencyRef": currency_ref(p["cur"]),
+                "PreferredDeliveryMethod": p["delivery"],
+                "IsProject": False,
+                "GivenName": p["given"],
+                "FamilyName": p["family"],
+                "FullyQualifiedName": p["DisplayName"],
+                "DisplayName": p["DisplayName"],
+                "PrintOnCheckName": p["company"] or p["DisplayName"],
+                "Active": p["active"],
+                "BillAddr": {"Id": str(1000 + self.first_cid + i), **p["addr"]},
+            }
             if p["company"]:
                 c["CompanyName"] = p["company"]
             if "email" in p:
@@ -259,24 +433,47 @@ class SeedPlan:
 
 
 def _stamped(obj: dict, id_: int, sync: int, ct: int, lut: int) -> dict:
-    head = {"domain": "QBO", "sparse": False, "Id": str(id_), "SyncToken": str(sync),
-            "MetaData": {"CreateTime": fmt_qbo(ct), "LastUpdatedTime": fmt_qbo(lut)}}
+    head = {
+        "domain": "QBO",
+        "sparse": False,
+        "Id": str(id_),
+        "SyncToken": str(sync),
+        "MetaData": {"CreateTime": fmt_qbo(ct), "LastUpdatedTime": fmt_qbo(lut)},
+    }
     head.update(obj)
     return head
 
 
 def company_info(index: int, epoch: int) -> dict:
-    addr = {"Id": "1", "Line1": "123 Sierra Way", "City": "San Pablo",
-            "CountrySubDivisionCode": "CA", "Country": "USA", "PostalCode": "87999"}
+    addr = {
+        "Id": "1",
+        "Line1": "123 Sierra Way",
+        "City": "San Pablo",
+        "CountrySubDivisionCode": "CA",
+        "Country": "USA",
+        "PostalCode": "87999",
+    }
     name = f"Sandbox Company_US_{index + 1}"
-    return _stamped({
-        "CompanyName": name, "LegalName": name, "CompanyAddr": addr,
-        "CustomerCommunicationAddr": addr, "LegalAddr": addr,
-        "CompanyStartDate": company_date(epoch - SPAN).isoformat(),
-        "FiscalYearStartMonth": "January", "Country": "US",
-        "Email": {"Address": "noreply@quickbooks.example"},
-        "SupportedLanguages": "en",
-        "NameValue": [{"Name": "NeoEnabled", "Value": "true"},
-                      {"Name": "IndustryType", "Value": "Landscaping Services"},
-                      {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"}],
-    }, 1, 5, epoch - SPAN, epoch - 30 * DAY)
+    return _stamped(
+        {
+            "CompanyName": name,
+            "LegalName": name,
+            "CompanyAddr": addr,
+            "CustomerCommunicationAddr": addr,
+            "LegalAddr": addr,
+            "CompanyStartDate": company_date(epoch - SPAN).isoformat(),
+            "FiscalYearStartMonth": "January",
+            "Country": "US",
+            "Email": {"Address": "noreply@quickbooks.example"},
+            "SupportedLanguages": "en",
+            "NameValue": [
+                {"Name": "NeoEnabled", "Value": "true"},
+                {"Name": "IndustryType", "Value": "Landscaping Services"},
+                {"Name": "OfferingSku", "Value": "QuickBooks Online Plus"},
+            ],
+        },
+        1,
+        5,
+        epoch - SPAN,
+        epoch - 30 * DAY,
+    )

@@ -27,9 +27,29 @@ _ROW_PATHS = {
 
 
 _STRING_PATHS = frozenset(
-    "displayname givenname middlename familyname companyname fullyqualifiedname title suffix "
-    "printoncheckname docnumber txndate duedate customerref currencyref salestermref notes "
-    "emailstatus printstatus privatenote primaryemailaddr billemail".split()
+    [
+        "displayname",
+        "givenname",
+        "middlename",
+        "familyname",
+        "companyname",
+        "fullyqualifiedname",
+        "title",
+        "suffix",
+        "printoncheckname",
+        "docnumber",
+        "txndate",
+        "duedate",
+        "customerref",
+        "currencyref",
+        "salestermref",
+        "notes",
+        "emailstatus",
+        "printstatus",
+        "privatenote",
+        "primaryemailaddr",
+        "billemail",
+    ]
 )
 
 
@@ -53,9 +73,7 @@ def _row_literal(attr: str, lit) -> object:
             return raw.lower() == "true"
         return int(float(raw))
     except ValueError:
-        raise QueryError(
-            f"QueryParserError: Invalid value '{raw}' for property '{attr}'"
-        ) from None
+        raise QueryError(f"QueryParserError: Invalid value '{raw}' for property '{attr}'") from None
 
 
 def _resolve(obj: dict, path: str):
@@ -121,6 +139,8 @@ def _compile(q: Query, hide_inactive: bool):
         vals = [_row_literal(attr, v) for v in c.values]
         if attr == "lut" and c.op in ("=", "<", ">", "<=", ">="):
             lut_conds.append((c.op, vals[0]))  # answered exactly by bisecting the index
+        elif attr == "active" and c.op == "in" and set(vals) == {True, False}:
+            continue  # "include inactive": no filter at all
         else:
             row_preds.append((attr, c.op, vals))
     if hide_inactive:
@@ -199,8 +219,11 @@ def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
         else:
             candidates = rows.values()
         found = [r for r in candidates if matches(r)]
-        objs = {r.id: json.loads(r.json) for r in found} if any(
-            p not in _ROW_PATHS for p, _ in order) else {}
+        objs = (
+            {r.id: json.loads(r.json) for r in found}
+            if any(p not in _ROW_PATHS for p, _ in order)
+            else {}
+        )
         for path, desc in reversed([*order, ("id", False)]):
             found.sort(key=lambda r, p=path: _sort_key(r, objs.get(r.id), p), reverse=desc)
         return _page(found, q), len(found)
@@ -267,8 +290,10 @@ def _needles(conds: list[Cond]) -> list[list[str]]:
     """
     out = []
     for c in conds:
-        if c.path in _STRING_PATHS and c.op in ("=", "in") and all(
-            v.kind == "str" for v in c.values
+        if (
+            c.path in _STRING_PATHS
+            and c.op in ("=", "in")
+            and all(v.kind == "str" for v in c.values)
         ):
             out.append([json.dumps(v.raw, ensure_ascii=False) for v in c.values])
     return out

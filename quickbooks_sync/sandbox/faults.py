@@ -66,9 +66,7 @@ def auth_failed(detail: str, epoch: float) -> dict:
 
 
 def authz_failed(detail: str, epoch: float) -> dict:
-    return gateway_body(
-        "3100", 403, "ApplicationAuthorizationFailed", detail, "SERVICE", epoch
-    )
+    return gateway_body("3100", 403, "ApplicationAuthorizationFailed", detail, "SERVICE", epoch)
 
 
 def throttled(time_str: str) -> dict:

@@ -69,7 +69,9 @@ class TokenStore:
             entry = self._codes.pop(code, None)  # a code works exactly once
             if entry is None or entry[1] < now:
                 raise TokenError(400, "invalid_grant")
-            family = Family(realm_id=entry[0], hard_expires_at=now + self.cfg.refresh_token_hard_ttl)
+            family = Family(
+                realm_id=entry[0], hard_expires_at=now + self.cfg.refresh_token_hard_ttl
+            )
             return self._issue(family, now, hard_expiry)
 
     def refresh(self, token: str, hard_expiry: bool) -> dict:
@@ -99,9 +101,7 @@ class TokenStore:
         self._refresh_index[refresh] = family
         access = "eyJlbmMiOiJBMTI4Q0JDLUhTMjU2IiwiYWxnIjoiZGlyIn0.." + secrets.token_urlsafe(600)
         family.access.add(access)
-        self._access[access] = AccessGrant(
-            family.realm_id, now + self.cfg.access_token_ttl, family
-        )
+        self._access[access] = AccessGrant(family.realm_id, now + self.cfg.access_token_ttl, family)
         body = {
             "token_type": "bearer",
             "expires_in": int(self.cfg.access_token_ttl),

@@ -21,35 +21,69 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .clock import parse_qbo_datetime
-
 MAX_PAGE = 1000
 DEFAULT_PAGE = 100
 
 # Other QBO entities: queryable in QBO, simply empty in this sandbox.
-OTHER_ENTITIES = (
-    "Account Attachable Bill BillPayment Budget Class CreditMemo CustomerType Department "
-    "Deposit Employee Estimate Item JournalEntry Payment PaymentMethod Preferences Purchase "
-    "PurchaseOrder RefundReceipt SalesReceipt TaxAgency TaxCode TaxRate Term TimeActivity "
-    "Transfer Vendor VendorCredit RecurringTransaction CompanyCurrency ExchangeRate"
-).split()
+OTHER_ENTITIES = [
+    "Account",
+    "Attachable",
+    "Bill",
+    "BillPayment",
+    "Budget",
+    "Class",
+    "CreditMemo",
+    "CustomerType",
+    "Department",
+    "Deposit",
+    "Employee",
+    "Estimate",
+    "Item",
+    "JournalEntry",
+    "Payment",
+    "PaymentMethod",
+    "Preferences",
+    "Purchase",
+    "PurchaseOrder",
+    "RefundReceipt",
+    "SalesReceipt",
+    "TaxAgency",
+    "TaxCode",
+    "TaxRate",
+    "Term",
+    "TimeActivity",
+    "Transfer",
+    "Vendor",
+    "VendorCredit",
+    "RecurringTransaction",
+    "CompanyCurrency",
+    "ExchangeRate",
+]
 
 _COMMON = "id synctoken metadata domain sparse status"
 FIELDS = {
-    "Customer": set((_COMMON + " title givenname middlename familyname suffix displayname "
-                     "fullyqualifiedname companyname printoncheckname active primaryphone "
-                     "alternatephone mobile fax primaryemailaddr webaddr billaddr shipaddr notes "
-                     "job billwithparent parentref level taxable balance balancewithjobs "
-                     "currencyref preferreddeliverymethod isproject salestermref "
-                     "paymentmethodref resalenum openbalancedate customertyperef "
-                     "defaulttaxcoderef v4idpseudonym cliententityid").split()),
-    "Invoice": set((_COMMON + " docnumber txndate duedate shipdate customerref currencyref "
-                    "exchangerate totalamt homebalance hometotalamt balance line linkedtxn "
-                    "customfield txntaxdetail billemail billaddr shipaddr salestermref "
-                    "emailstatus printstatus privatenote customermemo applytaxafterdiscount "
-                    "allowipnpayment allowonlinepayment allowonlinecreditcardpayment "
-                    "allowonlineachpayment departmentref classref trackingnum deposit "
-                    "globaltaxcalculation txnstatus").split()),
+    "Customer": set(
+        (
+            _COMMON + " title givenname middlename familyname suffix displayname "
+            "fullyqualifiedname companyname printoncheckname active primaryphone "
+            "alternatephone mobile fax primaryemailaddr webaddr billaddr shipaddr notes "
+            "job billwithparent parentref level taxable balance balancewithjobs "
+            "currencyref preferreddeliverymethod isproject salestermref "
+            "paymentmethodref resalenum openbalancedate customertyperef "
+            "defaulttaxcoderef v4idpseudonym cliententityid"
+        ).split()
+    ),
+    "Invoice": set(
+        (
+            _COMMON + " docnumber txndate duedate shipdate customerref currencyref "
+            "exchangerate totalamt homebalance hometotalamt balance line linkedtxn "
+            "customfield txntaxdetail billemail billaddr shipaddr salestermref "
+            "emailstatus printstatus privatenote customermemo applytaxafterdiscount "
+            "allowipnpayment allowonlinepayment allowonlinecreditcardpayment "
+            "allowonlineachpayment departmentref classref trackingnum deposit "
+            "globaltaxcalculation txnstatus"
+        ).split()
+    ),
 }
 
 
@@ -108,7 +142,7 @@ def tokenize(text: str) -> list[tuple[str, str, int]]:
             col = pos + 1 + (len(text[pos:]) - len(text[pos:].lstrip()))
             ch = text[col - 1]
             raise QueryError(
-                f"QueryParserError: Encountered unexpected character \"{ch}\" at line 1, "
+                f'QueryParserError: Encountered unexpected character "{ch}" at line 1, '
                 f"column {col}."
             )
         kind = m.lastgroup
@@ -174,7 +208,7 @@ class _Parser:
         if kind == "word" and val.lower() in ("true", "false"):
             self.i += 1
             return Literal("bool", val.lower())
-        self.fail("<STRING> | <INTEGER> | <DECIMAL> | \"true\" | \"false\"")
+        self.fail('<STRING> | <INTEGER> | <DECIMAL> | "true" | "false"')
         raise AssertionError  # unreachable
 
     def integer(self) -> int:

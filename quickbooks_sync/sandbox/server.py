@@ -6,6 +6,7 @@ Routes (see README.md for the full list):
 * ``POST /oauth2/v1/tokens/bearer`` token endpoint (authorization_code, refresh_token)
 * ``GET /connect/oauth2``           authorize; auto-consents with a 302 to the redirect_uri
 * ``POST /v2/oauth2/tokens/revoke`` revoke a token family
+* ``GET /.well-known/openid_sandbox_configuration`` discovery doc (for intuitlib's AuthClient)
 * ``/_sandbox/...``                 test-control API that QBO does not have (admin.py)
 
 Why HTTP/1.1 with exact Content-Length: clients keep connections alive, and a sync that
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import random
 import secrets
@@ -38,7 +40,7 @@ from .faults import HTML_BODY, auth_failed, authz_failed, system_fault, throttle
 from .oauth import TokenError
 from .store import SandboxState
 
-TOKEN_PATH = "/oauth2/v1/tokens/bearer"
+TOKEN_PATH = "/oauth2/v1/tokens/bearer"  # noqa: S105 - a URL path, not a secret
 AUTHORIZE_PATH = "/connect/oauth2"
 REVOKE_PATH = "/v2/oauth2/tokens/revoke"
 RESET = Reply(0, b"")  # sentinel: drop the connection without answering
@@ -116,11 +118,27 @@ class SandboxApp:
         if token_realm is None:
             return json_reply(401, auth_failed(detail, now))
         if realm not in self.state.realms or token_realm != realm:
-            return json_reply(403, authz_failed(
-                f"The application is not authorized to access realm {realm}", now))
+            return json_reply(
+                403, authz_failed(f"The application is not authorized to access realm {realm}", now)
+            )
         return None
 
     # -- OAuth endpoints --------------------------------------------------------------
+    def discovery(self) -> dict:
+        """OpenID discovery doc pointing at the sandbox (intuitlib's AuthClient reads it)."""
+        base = self.server.url
+        return {
+            "issuer": "https://oauth.platform.intuit.com/op/v1",
+            "authorization_endpoint": base + AUTHORIZE_PATH,
+            "token_endpoint": base + TOKEN_PATH,
+            "revocation_endpoint": base + REVOKE_PATH,
+            "userinfo_endpoint": base + "/v1/openid_connect/userinfo",
+            "jwks_uri": base + "/op/v1/jwks",
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        }
+
     def _client_ok(self, headers, form: dict) -> bool:
         cfg = self.state.cfg
         auth = headers.get("Authorization") or ""
@@ -132,7 +150,8 @@ class SandboxApp:
         else:
             cid, secret = form.get("client_id", ""), form.get("client_secret", "")
         return secrets.compare_digest(cid, cfg.client_id) and secrets.compare_digest(
-            secret, cfg.client_secret)
+            secret, cfg.client_secret
+        )
 
     def token(self, path: str, headers, body: bytes) -> Reply:
         form = {k: v[-1] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
@@ -160,12 +179,18 @@ class SandboxApp:
         st = self.state
         redirect = params.get("redirect_uri")
         if params.get("client_id") != st.cfg.client_id or not redirect:
-            return json_reply(400, {"error": "invalid_request",
-                                    "error_description": "client_id or redirect_uri invalid"})
+            return json_reply(
+                400,
+                {
+                    "error": "invalid_request",
+                    "error_description": "client_id or redirect_uri invalid",
+                },
+            )
         realm = params.get("realm_id") or next(iter(st.realms), None)
         if realm not in st.realms:
-            return json_reply(400, {"error": "invalid_request",
-                                    "error_description": f"unknown realm {realm}"})
+            return json_reply(
+                400, {"error": "invalid_request", "error_description": f"unknown realm {realm}"}
+            )
         query = {"code": st.issue_authorization_code(realm), "realmId": realm}
         if "state" in params:
             query["state"] = params["state"]
@@ -212,10 +237,8 @@ class _HTTPServer(ThreadingHTTPServer):
         with self._conns_lock:
             conns, self._conns = list(self._conns), set()
         for conn in conns:
-            try:
+            with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -224,9 +247,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
     timeout = 300
 
-    def log_message(self, format, *args):  # noqa: A002 - quiet by design
+    def log_message(self, format, *args):
         pass
 
     def do_GET(self):
@@ -251,6 +275,8 @@ class _Handler(BaseHTTPRequestHandler):
                 reply = app.authorize(params)
             elif path == REVOKE_PATH and method == "POST":
                 reply = app.revoke(self.headers, body)
+            elif path.startswith("/.well-known/openid") and method == "GET":
+                reply = json_reply(200, app.discovery())
             elif path.startswith("/_sandbox/"):
                 reply = admin.handle(app, method, path, params, body)
             else:
@@ -264,7 +290,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             try:
                 self.connection.setsockopt(
-                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+                )
                 self.connection.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
@@ -283,8 +310,13 @@ class _Handler(BaseHTTPRequestHandler):
 class SandboxServer:
     """The sandbox on a background thread. ``port=0`` picks a free port."""
 
-    def __init__(self, cfg: SandboxConfig | None = None, host: str = "127.0.0.1",
-                 port: int = 0, state: SandboxState | None = None):
+    def __init__(
+        self,
+        cfg: SandboxConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        state: SandboxState | None = None,
+    ):
         self.cfg = cfg or SandboxConfig()
         self.state = state or SandboxState(self.cfg)
         self.host = host
@@ -295,12 +327,16 @@ class SandboxServer:
     def start(self) -> SandboxServer:
         if self._httpd is not None:
             return self
-        self._httpd = _HTTPServer((self.host, self.port), _Handler,
-                                  lambda: SandboxApp(self.state, self))
+        self._httpd = _HTTPServer(
+            (self.host, self.port), _Handler, lambda: SandboxApp(self.state, self)
+        )
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-            name=f"qbo-sandbox:{self.port}", daemon=True)
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name=f"qbo-sandbox:{self.port}",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

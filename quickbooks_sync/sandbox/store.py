@@ -99,8 +99,17 @@ class SandboxState:
                     email = o.get("PrimaryEmailAddr", {}).get("Address")
                     existing.append((o["Id"], o.get("DisplayName", ""), cur, email))
             rng = random.Random(f"{seed}:{realm_id}:{ctab.next_id}:{itab.next_id}")
-            plan = data.SeedPlan(rng, int(self.clock.time()), customers, invoices,
-                                 ctab.next_id, itab.next_id, realm.next_doc, taken, existing)
+            plan = data.SeedPlan(
+                rng,
+                int(self.clock.time()),
+                customers,
+                invoices,
+                ctab.next_id,
+                itab.next_id,
+                realm.next_doc,
+                taken,
+                existing,
+            )
             n_inv = itab.bulk_insert(plan.invoices())
             realm.next_doc += n_inv
             n_cust = ctab.bulk_insert(plan.customers())
@@ -134,14 +143,27 @@ class SandboxState:
         display = fields.get("DisplayName") or " ".join(n for n in names if n)
         display = display or fields.get("CompanyName") or ""
         if not display:
-            raise QBOError("6000", "A business validation error has occurred",
-                           "You must fill out at least one name field", "DisplayName")
+            raise QBOError(
+                "6000",
+                "A business validation error has occurred",
+                "You must fill out at least one name field",
+                "DisplayName",
+            )
         self._check_name(realm, display, None)
-        obj = {"Taxable": False, "Job": False, "BillWithParent": False, "Balance": 0,
-               "BalanceWithJobs": 0, "CurrencyRef": data.currency_ref("USD"),
-               "PreferredDeliveryMethod": "Print", "IsProject": False,
-               "FullyQualifiedName": display, "DisplayName": display,
-               "PrintOnCheckName": fields.get("CompanyName") or display, "Active": True}
+        obj = {
+            "Taxable": False,
+            "Job": False,
+            "BillWithParent": False,
+            "Balance": 0,
+            "BalanceWithJobs": 0,
+            "CurrencyRef": data.currency_ref("USD"),
+            "PreferredDeliveryMethod": "Print",
+            "IsProject": False,
+            "FullyQualifiedName": display,
+            "DisplayName": display,
+            "PrintOnCheckName": fields.get("CompanyName") or display,
+            "Active": True,
+        }
         obj.update(fields)
         return _drop_nulls(obj)
 
@@ -149,33 +171,54 @@ class SandboxState:
         needle = json.dumps(display, ensure_ascii=False)
         for row in realm.tables["Customer"].rows.values():
             if row.id != own_id and f'"DisplayName":{needle}' in row.json:
-                raise QBOError("6240", "Duplicate Name Exists Error",
-                               f"The name supplied already exists. : Another customer is "
-                               f"already using this name. Please use a different name. "
-                               f"Id={row.id}")
+                raise QBOError(
+                    "6240",
+                    "Duplicate Name Exists Error",
+                    f"The name supplied already exists. : Another customer is "
+                    f"already using this name. Please use a different name. "
+                    f"Id={row.id}",
+                )
 
     def _new_invoice(self, realm: Realm, fields: dict, now: int) -> dict:
         ref = fields.get("CustomerRef") or {}
         cid = ref.get("value") if isinstance(ref, dict) else ref
         crow = realm.tables["Customer"].get(_int_id(cid)) if cid is not None else None
         if crow is None:
-            raise QBOError("2500", "Invalid Reference Id",
-                           f"Invalid Reference Id : Something you're trying to use has been "
-                           f"made inactive or deleted. Customer Id={cid}", "CustomerRef")
+            raise QBOError(
+                "2500",
+                "Invalid Reference Id",
+                f"Invalid Reference Id : Something you're trying to use has been "
+                f"made inactive or deleted. Customer Id={cid}",
+                "CustomerRef",
+            )
         cust = crow.obj()
         txn = company_date(now)
-        lines = _number_lines(fields.get("Line") or [
-            {"Amount": float(fields.get("TotalAmt", 100.0)), "DetailType": "SalesItemLineDetail",
-             "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}}}])
+        lines = _number_lines(
+            fields.get("Line")
+            or [
+                {
+                    "Amount": float(fields.get("TotalAmt", 100.0)),
+                    "DetailType": "SalesItemLineDetail",
+                    "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}},
+                }
+            ]
+        )
         total = _lines_total(lines)
-        obj = {"CustomField": [{"DefinitionId": "1", "Name": "PO #", "Type": "StringType"}],
-               "DocNumber": str(realm.next_doc), "TxnDate": txn.isoformat(),
-               "DueDate": (txn + timedelta(days=30)).isoformat(),
-               "CurrencyRef": cust.get("CurrencyRef", data.currency_ref("USD")),
-               "LinkedTxn": [], "TxnTaxDetail": {"TotalTax": 0},
-               "SalesTermRef": {"value": "3", "name": "Net 30"}, "TotalAmt": total,
-               "Balance": total, "ApplyTaxAfterDiscount": False, "PrintStatus": "NotSet",
-               "EmailStatus": "NotSet"}
+        obj = {
+            "CustomField": [{"DefinitionId": "1", "Name": "PO #", "Type": "StringType"}],
+            "DocNumber": str(realm.next_doc),
+            "TxnDate": txn.isoformat(),
+            "DueDate": (txn + timedelta(days=30)).isoformat(),
+            "CurrencyRef": cust.get("CurrencyRef", data.currency_ref("USD")),
+            "LinkedTxn": [],
+            "TxnTaxDetail": {"TotalTax": 0},
+            "SalesTermRef": {"value": "3", "name": "Net 30"},
+            "TotalAmt": total,
+            "Balance": total,
+            "ApplyTaxAfterDiscount": False,
+            "PrintStatus": "NotSet",
+            "EmailStatus": "NotSet",
+        }
         if "PrimaryEmailAddr" in cust:
             obj["BillEmail"] = cust["PrimaryEmailAddr"]
         obj.update(fields)
@@ -184,8 +227,9 @@ class SandboxState:
         realm.next_doc += 1
         return _drop_nulls(obj)
 
-    def update(self, realm_id: str, entity: str, id_, fields: dict,
-               sync_token=None, sparse: bool = True) -> dict:
+    def update(
+        self, realm_id: str, entity: str, id_, fields: dict, sync_token=None, sparse: bool = True
+    ) -> dict:
         """Sparse merge by default; ``sparse=False`` replaces writable fields (QBO full update).
 
         With ``sync_token`` given, a stale value raises QBOError 5010 like QBO.
@@ -196,14 +240,20 @@ class SandboxState:
             tab = realm.tables[entity]
             row = self._row(tab, id_)
             if sync_token is not None and str(sync_token) != str(row.sync):
-                raise QBOError("5010", "Stale Object Error",
-                               f"Stale Object Error : You and {entity} were working on this at "
-                               f"the same time. {entity} finished before you did, so your work "
-                               f"was not saved.", "SyncToken")
+                raise QBOError(
+                    "5010",
+                    "Stale Object Error",
+                    f"Stale Object Error : You and {entity} were working on this at "
+                    f"the same time. {entity} finished before you did, so your work "
+                    f"was not saved.",
+                    "SyncToken",
+                )
             old = row.obj()
             fields = {k: v for k, v in fields.items() if k not in _SYSTEM_FIELDS}
-            if entity == "Customer" and fields.get("DisplayName") not in (None, old.get(
-                    "DisplayName")):
+            if entity == "Customer" and fields.get("DisplayName") not in (
+                None,
+                old.get("DisplayName"),
+            ):
                 self._check_name(realm, fields["DisplayName"], row.id)
             if sparse:
                 obj = dict(old)
@@ -219,9 +269,12 @@ class SandboxState:
     def _row(self, tab: EntityTable, id_):
         row = tab.get(_int_id(id_))
         if row is None:
-            raise QBOError("610", "Object Not Found",
-                           f"Object Not Found : Something you're trying to use has been made "
-                           f"inactive or deleted. {tab.name} Id={id_}")
+            raise QBOError(
+                "610",
+                "Object Not Found",
+                f"Object Not Found : Something you're trying to use has been made "
+                f"inactive or deleted. {tab.name} Id={id_}",
+            )
         return row
 
     def _save(self, tab: EntityTable, obj: dict, row, at: int) -> dict:
@@ -239,8 +292,11 @@ class SandboxState:
         """Hard delete (Invoice). Customers raise like QBO: make them inactive instead."""
         entity = entity_name(entity)
         if entity == "Customer":
-            raise QBOError("6000", "A business validation error has occurred",
-                           "Customers cannot be deleted; set Active to false instead")
+            raise QBOError(
+                "6000",
+                "A business validation error has occurred",
+                "Customers cannot be deleted; set Active to false instead",
+            )
         with self.lock:
             tab = self.table(realm_id, entity)
             row = self._row(tab, id_)
@@ -253,8 +309,9 @@ class SandboxState:
         """Zero the amounts, Balance 0, PrivateNote "Voided"; the invoice stays queryable."""
         entity = entity_name(entity)
         if entity != "Invoice":
-            raise QBOError("6000", "A business validation error has occurred",
-                           f"{entity} cannot be voided")
+            raise QBOError(
+                "6000", "A business validation error has occurred", f"{entity} cannot be voided"
+            )
         with self.lock:
             tab = self.table(realm_id, entity)
             row = self._row(tab, id_)
@@ -284,8 +341,11 @@ class SandboxState:
             absorbed = self._row(ctab, absorbed_id)
             survivor = self._row(ctab, survivor_id)
             if absorbed.id == survivor.id:
-                raise QBOError("6000", "A business validation error has occurred",
-                               "Cannot merge a customer into itself")
+                raise QBOError(
+                    "6000",
+                    "A business validation error has occurred",
+                    "Cannot merge a customer into itself",
+                )
             now = self._now()
             sobj, aobj = survivor.obj(), absorbed.obj()
             needle = f'"CustomerRef":{{"value":"{absorbed.id}"'
@@ -322,8 +382,14 @@ class SandboxState:
 
         with self.lock:
             tab = self.table(realm_id, entity)
-            recs = {str(r.id): {"SyncToken": str(r.sync), "Active": r.active,
-                                "LastUpdatedTime": fmt_qbo(r.lut)} for r in tab.rows.values()}
+            recs = {
+                str(r.id): {
+                    "SyncToken": str(r.sync),
+                    "Active": r.active,
+                    "LastUpdatedTime": fmt_qbo(r.lut),
+                }
+                for r in tab.rows.values()
+            }
             return {"records": recs, "deleted": sorted(tab.deleted, key=int)}
 
     # -- OAuth, faults, stats, latency ----------------------------------------------------
@@ -331,11 +397,19 @@ class SandboxState:
         self.realm(realm_id)
         return self.tokens.issue_code(str(realm_id))
 
-    def inject_fault(self, kind: str, count: int = 1, realm_id: str | None = None,
-                     path_contains: str | None = None, retry_after: float | None = None,
-                     delay: float | None = None, status: int | None = None) -> None:
-        self.faults.add(FaultRule(str(kind), int(count), realm_id, path_contains,
-                                  retry_after, delay, status))
+    def inject_fault(
+        self,
+        kind: str,
+        count: int = 1,
+        realm_id: str | None = None,
+        path_contains: str | None = None,
+        retry_after: float | None = None,
+        delay: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.faults.add(
+            FaultRule(str(kind), int(count), realm_id, path_contains, retry_after, delay, status)
+        )
 
     def clear_faults(self) -> None:
         self.faults.clear()
@@ -352,9 +426,11 @@ class SandboxState:
 
     def stats(self) -> dict:
         with self.lock:
-            return {"api_requests": {r: dict(v) for r, v in self._api.items()},
-                    "token_requests": dict(self._token),
-                    "max_in_flight": dict(self.throttle.max_seen)}
+            return {
+                "api_requests": {r: dict(v) for r, v in self._api.items()},
+                "token_requests": dict(self._token),
+                "max_in_flight": dict(self.throttle.max_seen),
+            }
 
     def reset_stats(self) -> None:
         with self.lock:
@@ -382,7 +458,8 @@ def _int_id(id_) -> int:
 
 
 def _drop_nulls(obj: dict) -> dict:
-    return {k: v for k, v in obj.items() if v is not None}
+    """QBO omits unset properties rather than sending null or empty strings."""
+    return {k: v for k, v in obj.items() if v is not None and v != ""}
 
 
 def _number_lines(lines: list) -> list:
@@ -395,11 +472,18 @@ def _number_lines(lines: list) -> list:
         line = {"Id": str(n), "LineNum": n, **line}
         line["Amount"] = float(line.get("Amount", 0) or 0)
         out.append(line)
-    out.append({"Amount": _lines_total(out), "DetailType": "SubTotalLineDetail",
-                "SubTotalLineDetail": {}})
+    out.append(
+        {"Amount": _lines_total(out), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
+    )
     return out
 
 
 def _lines_total(lines: list) -> float:
-    return round(sum(float(ln.get("Amount", 0) or 0) for ln in lines
-                     if ln.get("DetailType") != "SubTotalLineDetail"), 2)
+    return round(
+        sum(
+            float(ln.get("Amount", 0) or 0)
+            for ln in lines
+            if ln.get("DetailType") != "SubTotalLineDetail"
+        ),
+        2,
+    )

@@ -22,10 +22,18 @@ def obtain_tokens(server, realm_id: str | None = None, hard_expiry: bool = False
     code = state.issue_authorization_code(realm)
     cfg = state.cfg
     basic = base64.b64encode(f"{cfg.client_id}:{cfg.client_secret}".encode()).decode()
-    body = urlencode({"grant_type": "authorization_code", "code": code,
-                      "redirect_uri": "http://localhost/callback"}).encode()
-    headers = {"Authorization": f"Basic {basic}", "Accept": "application/json",
-               "Content-Type": "application/x-www-form-urlencoded"}
+    body = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": "http://localhost/callback",
+        }
+    ).encode()
+    headers = {
+        "Authorization": f"Basic {basic}",
+        "Accept": "application/json",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     if hard_expiry:
         headers["x-include-refresh-token-hard-expires-in"] = "true"
     req = urllib.request.Request(server.token_url, data=body, headers=headers, method="POST")  # noqa: S310

@@ -23,7 +23,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.qbo.client import QBOClient, QueryPage
@@ -34,6 +34,8 @@ from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_
 logger = logging.getLogger("quickbooks_sync.sync")
 
 ProgressCallback = Callable[[str, int, int | None], None]
+
+ID_CHUNK = 100  # Ids per "Id IN (...)" verification query; keeps the URL short
 
 
 class SyncInterrupted(Exception):
@@ -51,14 +53,17 @@ class EntitySyncResult:
     written: int = 0
     unchanged: int = 0
     skipped: int = 0
+    deleted: int = 0
     requests: int = 0
     cursor: str = ""
+    path: str = "query"  # how changes were read: query, cdc, or reconcile (a full re-read)
 
     def add(self, page: PageResult, fetched: int) -> None:
         self.fetched += fetched
         self.written += page.written
         self.unchanged += page.unchanged
         self.skipped += page.skipped
+        self.deleted += page.deleted
 
 
 def read_cursor(state: SyncState) -> datetime | None:
@@ -87,6 +92,7 @@ class EntitySync:
         page_size: int,
         settle_seconds: float,
         full: bool = False,
+        reconcile: bool = False,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
@@ -96,7 +102,10 @@ class EntitySync:
         self.realm_id = state.realm_id
         self.page_size = page_size
         self.settle = timedelta(seconds=settle_seconds)
-        self.full = full
+        self.full = full or reconcile
+        # Reconcile: read everything, remember every Id QBO returned, then soft-delete the
+        # local rows it no longer has (after asking for them by Id once more).
+        self.seen_ids: set[str] | None = set() if reconcile else None
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
         self.result = EntitySyncResult(entity=spec.name)
@@ -153,6 +162,12 @@ class EntitySync:
             self.spec, self.realm_id, prepared, state=self.state, cursor=cursor, skipped=skipped
         )
         self.result.add(outcome, len(page.records))
+        if self.seen_ids is not None:
+            self.seen_ids.update(
+                str(r["Id"])
+                for r in page.records
+                if isinstance(r, dict) and r.get("Id") is not None
+            )
         if self.progress is not None:
             self.progress(self.spec.name, self.result.fetched, self.total)
 
@@ -194,6 +209,8 @@ class EntitySync:
             self._store(page, prepared, skipped, lo)
             self._drain_second(lo)
             inclusive = False
+        if self.seen_ids is not None:
+            self._reconcile()
         self.result.cursor = self.state.cursor
         logger.info(
             "realm %s: %s synced: %d fetched, %d written, %d unchanged, %d skipped, "
@@ -214,6 +231,57 @@ class EntitySync:
             },
         )
         return self.result
+
+    def _reconcile(self) -> None:
+        """Soft-delete local live rows that a complete read of QBO did not return.
+
+        A row edited during the read can leave the window unseen, so every candidate is
+        asked for by Id before it is marked deleted: a false delete needs QBO to deny the
+        record twice.
+        """
+        self.result.path = "reconcile"
+        model = self.spec.model
+        local = set(
+            model.objects.live().filter(realm_id=self.realm_id).values_list("qb_id", flat=True)
+        )
+        candidates = sorted(local - (self.seen_ids or set()))
+        deletions: dict[str, datetime] = {}
+        for start in range(0, len(candidates), ID_CHUNK):
+            chunk = candidates[start : start + ID_CHUNK]
+            ids = ", ".join(f"'{qb_id}'" for qb_id in chunk)
+            where = f"Id IN ({ids})"
+            if self.spec.has_active:
+                where = f"Active IN (true, false) AND {where}"
+            self._check_stop()
+            page = self.client.query(
+                self.spec.name, f"SELECT * FROM {self.spec.name} WHERE {where} MAXRESULTS 1000"
+            )
+            self.result.requests += 1
+            prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
+            still_there = {str(r.get("Id")) for r in page.records if isinstance(r, dict)}
+            seen_gone_at = page.server_time or datetime.now(UTC)
+            deletions.update({qb_id: seen_gone_at for qb_id in chunk if qb_id not in still_there})
+            self._store(page, prepared, skipped, None)
+        outcome = write_page(
+            self.spec,
+            self.realm_id,
+            [],
+            state=self.state,
+            cursor=None,
+            deletions=deletions,
+            deletes_verified=(self.hi or datetime.now(UTC), "reconcile"),
+        )
+        self.result.deleted += outcome.deleted
+        logger.info(
+            "realm %s: reconciled %s: read %d records in %d requests; %d local rows no longer "
+            "in QBO marked deleted",
+            self.realm_id,
+            self.spec.name,
+            len(self.seen_ids or ()),
+            self.result.requests,
+            outcome.deleted,
+            extra={"realm_id": self.realm_id, "entity": self.spec.name, "event": "reconcile"},
+        )
 
     def _final_cursor(self, lo: datetime | None, newest: datetime | None) -> datetime | None:
         """Where the cursor may go once the window is exhausted: QBO's settled time."""

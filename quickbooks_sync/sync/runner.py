@@ -21,12 +21,14 @@ from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
 from quickbooks_sync.registry import ENTITIES, EntitySpec
+from quickbooks_sync.sync.cdc import run_cdc
 from quickbooks_sync.sync.engine import (
     CursorError,
     EntitySync,
     EntitySyncResult,
     ProgressCallback,
     SyncInterrupted,
+    read_cursor,
 )
 from quickbooks_sync.tokens import DatabaseTokenProvider
 
@@ -105,20 +107,54 @@ def _state_for(realm_id: str, spec: EntitySpec) -> SyncState:
     return state
 
 
+def _mark_started(states: list[SyncState]) -> None:
+    SyncState.objects.filter(pk__in=[s.pk for s in states]).update(
+        status=SyncState.Status.IN_PROGRESS, last_sync_attempt=timezone.now()
+    )
+
+
+def _mark_succeeded(state: SyncState, result: EntitySyncResult) -> None:
+    SyncState.objects.filter(pk=state.pk).update(
+        status=SyncState.Status.SUCCESS,
+        last_sync_success=timezone.now(),
+        error_message="",
+        records_synced=result.written,
+    )
+
+
+def _failed(state: SyncState, exc: Exception, started: float) -> EntityOutcome:
+    _record_failure(state, str(exc))
+    return EntityOutcome(
+        state.realm_id,
+        state.object_type,
+        False,
+        error=str(exc),
+        duration_s=time.monotonic() - started,
+        realm_wide=isinstance(exc, ReauthorizationRequired | ConfigurationError),
+    )
+
+
 def sync_entity(
     client: QBOClient,
     spec: EntitySpec,
     *,
     full: bool = False,
+    reconcile: bool = False,
+    reason: str = "",
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> EntityOutcome:
-    realm_id = client.realm_id
-    state = _state_for(realm_id, spec)
+    """Read one entity with the query path (incremental, or a full read that reconciles)."""
+    state = _state_for(client.realm_id, spec)
     started = time.monotonic()
-    SyncState.objects.filter(pk=state.pk).update(
-        status=SyncState.Status.IN_PROGRESS, last_sync_attempt=timezone.now()
-    )
+    _mark_started([state])
+    if reconcile and reason:
+        logger.info(
+            "realm %s: %s needs a full read and delete reconcile: %s",
+            client.realm_id,
+            spec.name,
+            reason,
+        )
     try:
         result = EntitySync(
             client,
@@ -127,6 +163,7 @@ def sync_entity(
             page_size=settings.QB_MAX_RESULTS,
             settle_seconds=settings.QB_SETTLE_SECONDS,
             full=full,
+            reconcile=reconcile,
             progress=progress,
             should_stop=should_stop,
         ).run()
@@ -134,28 +171,76 @@ def sync_entity(
         SyncState.objects.filter(pk=state.pk).update(status=SyncState.Status.PENDING)
         raise
     except (QBOError, CursorError) as exc:
-        _record_failure(state, str(exc))
-        return EntityOutcome(
-            realm_id,
-            spec.name,
-            False,
-            error=str(exc),
-            duration_s=time.monotonic() - started,
-            realm_wide=isinstance(exc, ReauthorizationRequired | ConfigurationError),
-        )
+        return _failed(state, exc, started)
     except Exception as exc:
         # Unexpected: record it (type only, a message could quote data) and let it surface.
         _record_failure(state, f"internal error: {type(exc).__name__}; see the worker log")
         raise
-    SyncState.objects.filter(pk=state.pk).update(
-        status=SyncState.Status.SUCCESS,
-        last_sync_success=timezone.now(),
-        error_message="",
-        records_synced=result.written,
-    )
+    _mark_succeeded(state, result)
     return EntityOutcome(
-        realm_id, spec.name, True, result=result, duration_s=time.monotonic() - started
+        client.realm_id, spec.name, True, result=result, duration_s=time.monotonic() - started
     )
+
+
+def sync_realm(
+    client: QBOClient,
+    specs: list[EntitySpec],
+    *,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[EntityOutcome]:
+    """One realm: CDC for entities with a cursor, a reconciling full read for the rest."""
+    realm_id = client.realm_id
+    states = {spec.name: _state_for(realm_id, spec) for spec in specs}
+    outcomes: dict[str, EntityOutcome] = {}
+    needs_full: dict[str, str] = {}
+    incremental: list[EntitySpec] = []
+    for spec in specs:
+        state = states[spec.name]
+        if full:
+            needs_full[spec.name] = "--full requested"
+        elif not state.cursor:
+            needs_full[spec.name] = "first sync"
+        else:
+            try:
+                read_cursor(state)
+            except CursorError as exc:
+                outcomes[spec.name] = _failed(state, exc, time.monotonic())
+                continue
+            incremental.append(spec)
+
+    if incremental and not (should_stop and should_stop()):
+        started = time.monotonic()
+        _mark_started([states[s.name] for s in incremental])
+        try:
+            cycle = run_cdc(client, incremental, states, settle_seconds=settings.QB_SETTLE_SECONDS)
+        except QBOError as exc:
+            for spec in incremental:
+                outcomes[spec.name] = _failed(states[spec.name], exc, started)
+        else:
+            for name, result in cycle.done.items():
+                _mark_succeeded(states[name], result)
+                outcomes[name] = EntityOutcome(
+                    realm_id, name, True, result=result, duration_s=time.monotonic() - started
+                )
+            needs_full.update(cycle.fallback)
+
+    for spec in specs:
+        if spec.name not in needs_full:
+            continue
+        if any(o.realm_wide for o in outcomes.values()):
+            break
+        outcomes[spec.name] = sync_entity(
+            client,
+            spec,
+            full=True,
+            reconcile=True,
+            reason=needs_full[spec.name],
+            progress=progress,
+            should_stop=should_stop,
+        )
+    return [outcomes[s.name] for s in specs if s.name in outcomes]
 
 
 def _record_failure(state: SyncState, message: str) -> None:
@@ -178,22 +263,24 @@ def run_cycle(
     cycle = CycleResult()
     for realm_id in realms_to_sync(realm_ids):
         client = build_client(realm_id)
-        for index, spec in enumerate(specs):
-            try:
-                outcome = sync_entity(
-                    client, spec, full=full, progress=progress, should_stop=should_stop
-                )
-            except SyncInterrupted:
-                cycle.interrupted = True
-                return cycle
-            cycle.outcomes.append(outcome)
-            if outcome.realm_wide:
-                for other in specs[index + 1 :]:
-                    _record_failure(_state_for(realm_id, other), outcome.error)
+        try:
+            outcomes = sync_realm(
+                client, specs, full=full, progress=progress, should_stop=should_stop
+            )
+        except SyncInterrupted:
+            cycle.interrupted = True
+            return cycle
+        cycle.outcomes.extend(outcomes)
+        failed_wide = next((o for o in outcomes if o.realm_wide), None)
+        if failed_wide is not None:
+            for spec in specs:
+                if not any(o.entity == spec.name for o in outcomes):
+                    _record_failure(_state_for(realm_id, spec), failed_wide.error)
                     cycle.outcomes.append(
                         EntityOutcome(
-                            realm_id, other.name, False, error=outcome.error, realm_wide=True
+                            realm_id, spec.name, False, error=failed_wide.error, realm_wide=True
                         )
                     )
-                break
+    if should_stop and should_stop():
+        cycle.interrupted = True
     return cycle

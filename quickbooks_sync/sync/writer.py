@@ -45,6 +45,7 @@ class PageResult:
     written: int = 0
     unchanged: int = 0
     skipped: int = 0
+    deleted: int = 0
 
 
 def _token_number(sync_token: str | None) -> int:
@@ -112,8 +113,14 @@ def write_page(
     state: SyncState,
     cursor: datetime | None,
     skipped: int = 0,
+    deletions: dict[str, datetime] | None = None,
+    deletes_verified: tuple[datetime, str] | None = None,
 ) -> PageResult:
-    """Upsert ``records`` and move ``state.cursor`` to ``cursor``, atomically."""
+    """Upsert ``records``, soft-delete ``deletions`` (Id -> when QBO deleted it) and move
+    ``state.cursor`` to ``cursor``, all in one transaction.
+
+    Deleted rows keep their last ``raw_data`` for audit; only ``deleted_at`` is set.
+    """
     model = spec.model
     result = PageResult(skipped=skipped)
     with transaction.atomic():
@@ -157,13 +164,32 @@ def write_page(
                 batch_size=500,
             )
         result.written = len(rows)
+        if deletions:
+            result.deleted = _soft_delete(model, realm_id, deletions, now)
         changes: dict = {}
         if cursor is not None:
             changes["cursor"] = format_qbo_datetime(cursor)
         if skipped:
             changes["records_skipped"] = F("records_skipped") + skipped
+        if deletes_verified is not None:
+            changes["deletes_verified_at"], changes["deletes_verified_by"] = deletes_verified
         if changes:
             SyncState.objects.filter(pk=state.pk).update(**changes)
             if cursor is not None:
                 state.cursor = changes["cursor"]
     return result
+
+
+def _soft_delete(model, realm_id: str, deletions: dict[str, datetime], now: datetime) -> int:
+    """Set ``deleted_at`` on live rows; group by instant so it is one UPDATE per instant."""
+    by_instant: dict[datetime, list[str]] = {}
+    for qb_id, at in deletions.items():
+        by_instant.setdefault(at, []).append(qb_id)
+    count = 0
+    for at, ids in by_instant.items():
+        count += model.objects.filter(
+            realm_id=realm_id, qb_id__in=ids, deleted_at__isnull=True
+        ).update(deleted_at=at, updated_at=now)
+    if count:
+        logger.info("realm %s: %d %s rows marked deleted", realm_id, count, model.__name__)
+    return count
