@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 
 import pytest
 import responses
+from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
@@ -125,14 +126,11 @@ def test_missing_encryption_key_is_a_clear_error(settings):
 def test_key_rotation_old_key_still_decrypts(settings, make_token):
     from cryptography.fernet import Fernet
 
-    from quickbooks_sync import crypto
-
     make_token(realm_id="42")
     old = list(settings.QB_TOKEN_ENCRYPTION_KEY)
     settings.QB_TOKEN_ENCRYPTION_KEY = [Fernet.generate_key().decode(), *old]
     token = Token.objects.get(realm_id="42")
     assert token.access_token == "access-token-aaaaaaaa"
-    token.access_token_encrypted = crypto.rotate(token.access_token_encrypted)
-    token.save()
+    call_command("rotate_token_key")
     settings.QB_TOKEN_ENCRYPTION_KEY = settings.QB_TOKEN_ENCRYPTION_KEY[:1]
     assert Token.objects.get(realm_id="42").access_token == "access-token-aaaaaaaa"

@@ -21,7 +21,7 @@ from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
 from .evaluate import execute
 from .faults import validation
 from .query import OTHER_ENTITIES, Query, QueryError, parse
-from .store import ENTITIES, QBOError, SandboxState
+from .store import ENTITIES, HTTP_READ_ONLY, QBOError, SandboxState
 
 CDC_MAX = 1000
 CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
@@ -221,6 +221,7 @@ class V3Api:
                 "Request body is not a JSON object",
             )
         payload = payload.get(entity, payload)
+        payload = {k: v for k, v in payload.items() if k not in HTTP_READ_ONLY[entity]}
         op = (params.get("operation") or "").lower()
         st = self.state
         if op in ("delete", "void"):

@@ -260,6 +260,8 @@ class SandboxState:
             else:
                 obj = {k: old[k] for k in _SYSTEM_FIELDS | _READ_ONLY if k in old}
             obj.update(fields)
+            if entity == "Customer" and obj.get("DisplayName"):
+                obj["FullyQualifiedName"] = obj["DisplayName"]
             if "Line" in fields and entity == "Invoice":
                 obj["Line"] = _number_lines(fields["Line"] or [])
                 if "TotalAmt" not in fields:
@@ -390,7 +392,7 @@ class SandboxState:
                 }
                 for r in tab.rows.values()
             }
-            return {"records": recs, "deleted": sorted(tab.deleted, key=int)}
+            return {"records": recs, "deleted": [str(i) for i in sorted(tab.deleted)]}
 
     # -- OAuth, faults, stats, latency ----------------------------------------------------
     def issue_authorization_code(self, realm_id: str) -> str:
@@ -448,6 +450,11 @@ class SandboxState:
 
 _SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
 _READ_ONLY = frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName", "DocNumber"})
+# What the HTTP write endpoint ignores from a client body (QBO computes these itself).
+HTTP_READ_ONLY = {
+    "Customer": frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName"}),
+    "Invoice": frozenset({"Balance", "HomeBalance"}),
+}
 
 
 def _int_id(id_) -> int:
@@ -457,9 +464,13 @@ def _int_id(id_) -> int:
         return -1
 
 
-def _drop_nulls(obj: dict) -> dict:
-    """QBO omits unset properties rather than sending null or empty strings."""
-    return {k: v for k, v in obj.items() if v is not None and v != ""}
+def _drop_nulls(obj):
+    """QBO omits unset properties rather than sending null or empty strings (recursively)."""
+    if isinstance(obj, dict):
+        return {k: _drop_nulls(v) for k, v in obj.items() if v is not None and v != ""}
+    if isinstance(obj, list):
+        return [_drop_nulls(v) for v in obj]
+    return obj
 
 
 def _number_lines(lines: list) -> list:

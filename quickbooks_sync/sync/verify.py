@@ -9,6 +9,7 @@ record edited during the read is not a false alarm.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 
 from quickbooks_sync.qbo.client import QBOClient
@@ -85,10 +86,8 @@ def read_all_versions(client: QBOClient, spec: EntitySpec, page_size: int = 1000
         for record in page.records:
             if isinstance(record, dict) and record.get("Id") is not None:
                 versions[str(record["Id"])] = str(record.get("SyncToken"))
-                try:
+                with contextlib.suppress(KeyError, TypeError, TimestampError):
                     stamps.append(parse_qbo_datetime(record["MetaData"]["LastUpdatedTime"]))
-                except (KeyError, TypeError, TimestampError):
-                    pass
         if len(page.records) < page_size:
             return versions
         newest = max(stamps) if stamps else None

@@ -64,8 +64,8 @@ class Command(BaseCommand):
             if outcome.ok and outcome.result is not None:
                 r = outcome.result
                 self.stdout.write(
-                    f"realm {outcome.realm_id} {outcome.entity}: {r.fetched} fetched, "
-                    f"{r.written} written, {r.skipped} skipped, {r.requests} requests, "
+                    f"realm {outcome.realm_id} {outcome.entity} ({r.path}): {r.fetched} read, "
+                    f"{r.written} written, {r.deleted} deleted, {r.skipped} skipped, "
                     f"{outcome.duration_s:.1f}s"
                 )
             else:
