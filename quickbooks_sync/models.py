@@ -16,6 +16,59 @@ from django.utils import timezone
 from quickbooks_sync import crypto
 
 
+class Company(models.Model):
+    """A connected QBO company (realm) and the scheduling state of its sync.
+
+    Workers claim due companies with a lease (``lease_owner``/``lease_expires_at``):
+    on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, so no realm is synced by two
+    workers at once and a dead worker's lease simply runs out.
+    """
+
+    class Status(models.TextChoices):
+        CONNECTED = "connected"
+        NEEDS_REAUTH = "needs_reauth", "needs re-authorisation"
+        DISCONNECTED = "disconnected"
+
+    realm_id = models.CharField(max_length=32, unique=True)
+    name = models.CharField(max_length=255, blank=True, help_text="CompanyInfo.CompanyName")
+    environment = models.CharField(max_length=16, default="sandbox")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CONNECTED)
+    next_sync_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_sync_started_at = models.DateTimeField(null=True, blank=True)
+    last_sync_finished_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=128, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+
+    def __str__(self) -> str:
+        return self.name or f"Realm {self.realm_id}"
+
+
+class WebhookDelivery(models.Model):
+    """Audit of one inbound webhook POST: stored before it is acted on, never the secret."""
+
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    valid_signature = models.BooleanField(default=False)
+    format = models.CharField(max_length=16, blank=True, help_text="cloudevents or legacy")
+    realms = models.JSONField(default=list)
+    entities = models.JSONField(default=list)
+    event_count = models.PositiveIntegerField(default=0)
+    body_bytes = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=255, blank=True)
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"webhook {self.received_at:%Y-%m-%d %H:%M:%S} ({'valid' if self.valid_signature else 'rejected'})"
+
+
 class Token(models.Model):
     """OAuth tokens for one realm (QBO company), encrypted at rest.
 
@@ -114,6 +167,12 @@ class Customer(SyncedRecord):
     email = models.CharField(max_length=254, blank=True)
     balance = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     active = models.BooleanField(default=True)
+    merged_into_qb_id = models.CharField(
+        "merged into (QBO Id)",
+        max_length=64,
+        blank=True,
+        help_text="Set when QBO reports this customer was merged into another (webhook Merge).",
+    )
 
     class Meta:
         constraints = [

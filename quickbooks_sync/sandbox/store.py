@@ -13,28 +13,31 @@ Balance; only seeding computes Balance (a documented simplification).
 
 from __future__ import annotations
 
-import json
 import random
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from . import data
-from .clock import SandboxClock, company_date
+from .clock import SandboxClock
 from .config import SandboxConfig
+from .entities import (
+    READ_ONLY,
+    SYSTEM_FIELDS,
+    QBOError,
+    check_name,
+    drop_nulls,
+    int_id,
+    lines_total,
+    new_customer,
+    new_invoice,
+    number_lines,
+)
 from .faults import FaultInjector, FaultRule, Throttle
 from .oauth import TokenStore
 from .table import EntityTable, stamp
 
 ENTITIES = ("Customer", "Invoice")
 API_KINDS = ("query", "cdc", "read", "companyinfo", "write", "batch", "other")
-
-
-class QBOError(ValueError):
-    """A business error QBO would answer with a 400 Fault (code/message/detail)."""
-
-    def __init__(self, code: str, message: str, detail: str, element: str | None = None):
-        super().__init__(f"{message}: {detail}")
-        self.code, self.message, self.detail, self.element = code, message, detail, element
 
 
 def entity_name(name: str) -> str:
@@ -121,7 +124,7 @@ class SandboxState:
 
     def get(self, realm_id: str, entity: str, id_) -> dict | None:
         with self.lock:
-            row = self.table(realm_id, entity).get(_int_id(id_))
+            row = self.table(realm_id, entity).get(int_id(id_))
             return row.obj() if row else None
 
     def create(self, realm_id: str, entity: str, fields: dict) -> dict:
@@ -130,102 +133,13 @@ class SandboxState:
             realm = self.realm(realm_id)
             tab = realm.tables[entity]
             now = self._now()
-            fields = {k: v for k, v in fields.items() if k not in _SYSTEM_FIELDS}
+            fields = {k: v for k, v in fields.items() if k not in SYSTEM_FIELDS}
             if entity == "Customer":
-                obj = self._new_customer(realm, fields)
+                obj = new_customer(realm.tables["Customer"], fields)
             else:
-                obj = self._new_invoice(realm, fields, now)
+                obj = new_invoice(realm, fields, now)
             stamp(obj, tab.allocate_id(), 0, now, now)
             return tab.insert(obj, now, now).obj()
-
-    def _new_customer(self, realm: Realm, fields: dict) -> dict:
-        names = [fields.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName")]
-        display = fields.get("DisplayName") or " ".join(n for n in names if n)
-        display = display or fields.get("CompanyName") or ""
-        if not display:
-            raise QBOError(
-                "6000",
-                "A business validation error has occurred",
-                "You must fill out at least one name field",
-                "DisplayName",
-            )
-        self._check_name(realm, display, None)
-        obj = {
-            "Taxable": False,
-            "Job": False,
-            "BillWithParent": False,
-            "Balance": 0,
-            "BalanceWithJobs": 0,
-            "CurrencyRef": data.currency_ref("USD"),
-            "PreferredDeliveryMethod": "Print",
-            "IsProject": False,
-            "FullyQualifiedName": display,
-            "DisplayName": display,
-            "PrintOnCheckName": fields.get("CompanyName") or display,
-            "Active": True,
-        }
-        obj.update(fields)
-        return _drop_nulls(obj)
-
-    def _check_name(self, realm: Realm, display: str, own_id: int | None) -> None:
-        needle = json.dumps(display, ensure_ascii=False)
-        for row in realm.tables["Customer"].rows.values():
-            if row.id != own_id and f'"DisplayName":{needle}' in row.json:
-                raise QBOError(
-                    "6240",
-                    "Duplicate Name Exists Error",
-                    f"The name supplied already exists. : Another customer is "
-                    f"already using this name. Please use a different name. "
-                    f"Id={row.id}",
-                )
-
-    def _new_invoice(self, realm: Realm, fields: dict, now: int) -> dict:
-        ref = fields.get("CustomerRef") or {}
-        cid = ref.get("value") if isinstance(ref, dict) else ref
-        crow = realm.tables["Customer"].get(_int_id(cid)) if cid is not None else None
-        if crow is None:
-            raise QBOError(
-                "2500",
-                "Invalid Reference Id",
-                f"Invalid Reference Id : Something you're trying to use has been "
-                f"made inactive or deleted. Customer Id={cid}",
-                "CustomerRef",
-            )
-        cust = crow.obj()
-        txn = company_date(now)
-        lines = _number_lines(
-            fields.get("Line")
-            or [
-                {
-                    "Amount": float(fields.get("TotalAmt", 100.0)),
-                    "DetailType": "SalesItemLineDetail",
-                    "SalesItemLineDetail": {"ItemRef": {"value": "1", "name": "Services"}},
-                }
-            ]
-        )
-        total = _lines_total(lines)
-        obj = {
-            "CustomField": [{"DefinitionId": "1", "Name": "PO #", "Type": "StringType"}],
-            "DocNumber": str(realm.next_doc),
-            "TxnDate": txn.isoformat(),
-            "DueDate": (txn + timedelta(days=30)).isoformat(),
-            "CurrencyRef": cust.get("CurrencyRef", data.currency_ref("USD")),
-            "LinkedTxn": [],
-            "TxnTaxDetail": {"TotalTax": 0},
-            "SalesTermRef": {"value": "3", "name": "Net 30"},
-            "TotalAmt": total,
-            "Balance": total,
-            "ApplyTaxAfterDiscount": False,
-            "PrintStatus": "NotSet",
-            "EmailStatus": "NotSet",
-        }
-        if "PrimaryEmailAddr" in cust:
-            obj["BillEmail"] = cust["PrimaryEmailAddr"]
-        obj.update(fields)
-        obj["Line"] = lines
-        obj["CustomerRef"] = {"value": str(crow.id), "name": cust.get("DisplayName", "")}
-        realm.next_doc += 1
-        return _drop_nulls(obj)
 
     def update(
         self, realm_id: str, entity: str, id_, fields: dict, sync_token=None, sparse: bool = True
@@ -249,27 +163,27 @@ class SandboxState:
                     "SyncToken",
                 )
             old = row.obj()
-            fields = {k: v for k, v in fields.items() if k not in _SYSTEM_FIELDS}
+            fields = {k: v for k, v in fields.items() if k not in SYSTEM_FIELDS}
             if entity == "Customer" and fields.get("DisplayName") not in (
                 None,
                 old.get("DisplayName"),
             ):
-                self._check_name(realm, fields["DisplayName"], row.id)
+                check_name(realm.tables["Customer"], fields["DisplayName"], row.id)
             if sparse:
                 obj = dict(old)
             else:
-                obj = {k: old[k] for k in _SYSTEM_FIELDS | _READ_ONLY if k in old}
+                obj = {k: old[k] for k in SYSTEM_FIELDS | READ_ONLY if k in old}
             obj.update(fields)
             if entity == "Customer" and obj.get("DisplayName"):
                 obj["FullyQualifiedName"] = obj["DisplayName"]
             if "Line" in fields and entity == "Invoice":
-                obj["Line"] = _number_lines(fields["Line"] or [])
+                obj["Line"] = number_lines(fields["Line"] or [])
                 if "TotalAmt" not in fields:
-                    obj["TotalAmt"] = _lines_total(obj["Line"])
-            return self._save(tab, _drop_nulls(obj), row, self._now())
+                    obj["TotalAmt"] = lines_total(obj["Line"])
+            return self._save(tab, drop_nulls(obj), row, self._now())
 
     def _row(self, tab: EntityTable, id_):
-        row = tab.get(_int_id(id_))
+        row = tab.get(int_id(id_))
         if row is None:
             raise QBOError(
                 "610",
@@ -446,55 +360,3 @@ class SandboxState:
     def set_throttle(self, enabled: bool) -> None:
         self.throttle_enabled = bool(enabled)
         self.throttle.reset_windows()
-
-
-_SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
-_READ_ONLY = frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName", "DocNumber"})
-# What the HTTP write endpoint ignores from a client body (QBO computes these itself).
-HTTP_READ_ONLY = {
-    "Customer": frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName"}),
-    "Invoice": frozenset({"Balance", "HomeBalance"}),
-}
-
-
-def _int_id(id_) -> int:
-    try:
-        return int(str(id_))
-    except ValueError:
-        return -1
-
-
-def _drop_nulls(obj):
-    """QBO omits unset properties rather than sending null or empty strings (recursively)."""
-    if isinstance(obj, dict):
-        return {k: _drop_nulls(v) for k, v in obj.items() if v is not None and v != ""}
-    if isinstance(obj, list):
-        return [_drop_nulls(v) for v in obj]
-    return obj
-
-
-def _number_lines(lines: list) -> list:
-    """Give item lines Id/LineNum like QBO; drop client subtotal lines and append ours."""
-    out, n = [], 0
-    for line in lines:
-        if line.get("DetailType") == "SubTotalLineDetail":
-            continue
-        n += 1
-        line = {"Id": str(n), "LineNum": n, **line}
-        line["Amount"] = float(line.get("Amount", 0) or 0)
-        out.append(line)
-    out.append(
-        {"Amount": _lines_total(out), "DetailType": "SubTotalLineDetail", "SubTotalLineDetail": {}}
-    )
-    return out
-
-
-def _lines_total(lines: list) -> float:
-    return round(
-        sum(
-            float(ln.get("Amount", 0) or 0)
-            for ln in lines
-            if ln.get("DetailType") != "SubTotalLineDetail"
-        ),
-        2,
-    )

@@ -66,7 +66,8 @@ def test_generated_invoices_mix_states_and_timestamps():
     for i in invoices:
         assert i["MetaData"]["CreateTime"] <= i["MetaData"]["LastUpdatedTime"] or (
             parse_qbo_datetime(i["MetaData"]["CreateTime"])
-            <= parse_qbo_datetime(i["MetaData"]["LastUpdatedTime"]))
+            <= parse_qbo_datetime(i["MetaData"]["LastUpdatedTime"])
+        )
 
 
 def test_big_realm_has_bulk_edit_clusters_over_a_page():
@@ -107,8 +108,7 @@ def test_state_operations():
 def test_merge_and_bulk_touch():
     st = make(customers=6, invoices=40)
     st.clock.advance(seconds=60)
-    owned = [i for i, v in st.records(REALM, "Invoice").items()
-             if v["CustomerRef"]["value"] == "2"]
+    owned = [i for i, v in st.records(REALM, "Invoice").items() if v["CustomerRef"]["value"] == "2"]
     before = st.records(REALM, "Customer")
     survivor = st.merge_customers(REALM, "2", "1")
     assert survivor["Balance"] == pytest.approx(before["1"]["Balance"] + before["2"]["Balance"])
