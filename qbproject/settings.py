@@ -160,6 +160,26 @@ QB_TOKEN_REFRESH_MARGIN_SECONDS = int_setting(
 QB_SETTLE_SECONDS = int_setting("QB_SETTLE_SECONDS", 60, minimum=0, maximum=3600)
 
 SYNC_INTERVAL_MINUTES = float_setting("SYNC_INTERVAL_MINUTES", 5, minimum=0.01, maximum=1440)
+# Workers claim a realm for this long and renew the claim while they work; a worker that
+# dies loses its realms after this many seconds.
+SYNC_LEASE_SECONDS = float_setting("SYNC_LEASE_SECONDS", 120, minimum=1, maximum=3600)
+# How often an idle `runsync --loop` worker looks for due realms.
+SYNC_POLL_SECONDS = float_setting("SYNC_POLL_SECONDS", 5, minimum=0.05, maximum=600)
+# Longest back-off of a realm that keeps failing (it never starves the others).
+SYNC_MAX_BACKOFF_MINUTES = float_setting(
+    "SYNC_MAX_BACKOFF_MINUTES", 60, minimum=0.01, maximum=10080
+)
+
+# --- Connect flow and webhooks (Intuit developer portal: Keys and Webhooks pages) ----------
+QB_AUTHORIZE_URL = url_setting("QB_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2")
+QB_OAUTH_REVOKE_URL = url_setting(
+    "QB_OAUTH_REVOKE_URL", "https://developer.api.intuit.com/v2/oauth2/tokens/revoke"
+)
+# Where Intuit sends the browser back after consent; default: this site's /quickbooks/callback/
+QB_CONNECT_REDIRECT_URI = str_setting("QB_CONNECT_REDIRECT_URI")
+QB_SCOPES = str_setting("QB_SCOPES", "com.intuit.quickbooks.accounting")
+# Verifier token from the app's Webhooks page (signs every notification).
+QB_WEBHOOK_VERIFIER_TOKEN = str_setting("QB_WEBHOOK_VERIFIER_TOKEN")
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = choice_setting(

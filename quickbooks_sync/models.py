@@ -66,7 +66,8 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
-        return f"webhook {self.received_at:%Y-%m-%d %H:%M:%S} ({'valid' if self.valid_signature else 'rejected'})"
+        verdict = "valid" if self.valid_signature else "rejected"
+        return f"webhook {self.received_at:%Y-%m-%d %H:%M:%S} ({verdict})"
 
 
 class Token(models.Model):

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from quickbooks_sync.logging import register_secret
-from quickbooks_sync.models import Token
+from quickbooks_sync.models import Company, Token
 from quickbooks_sync.qbo.errors import ReauthorizationRequired
 from quickbooks_sync.qbo.oauth import OAuthClient, TokenSet
 
@@ -66,6 +66,16 @@ def token_bootstrap(
         token = token or Token(realm_id=realm_id)
         _apply(token, tokens)
         token.save()
+        Company.objects.update_or_create(
+            realm_id=realm_id,
+            defaults={
+                "status": Company.Status.CONNECTED,
+                "environment": settings.QB_ENVIRONMENT,
+                "next_sync_due_at": timezone.now(),
+                "last_error": "",
+                "consecutive_failures": 0,
+            },
+        )
     logger.info("stored new tokens for realm %s", realm_id)
     return token
 
@@ -155,6 +165,9 @@ class DatabaseTokenProvider:
                 token.needs_reauth = True
                 token.reauth_reason = exc.message[:255]
                 token.save(update_fields=["needs_reauth", "reauth_reason", "updated_at"])
+                Company.objects.filter(realm_id=self.realm_id).update(
+                    status=Company.Status.NEEDS_REAUTH
+                )
                 refused = exc
             else:
                 _apply(token, tokens)
@@ -176,3 +189,4 @@ class DatabaseTokenProvider:
         Token.objects.filter(realm_id=self.realm_id).update(
             needs_reauth=True, reauth_reason=reason[:255], updated_at=timezone.now()
         )
+        Company.objects.filter(realm_id=self.realm_id).update(status=Company.Status.NEEDS_REAUTH)

@@ -11,9 +11,10 @@ OAuth rotation, throttling) and adds a ``/_sandbox`` control API. Pure stdlib; n
 
 from .clock import SandboxClock
 from .config import DEFAULT_REALM, SandboxConfig
+from .entities import QBOError
 from .faults import FAULT_KINDS
 from .server import SandboxServer
-from .store import QBOError, SandboxState
+from .store import SandboxState
 from .tokens import obtain_tokens
 
 __all__ = [

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 
 from .api import Reply, json_reply
 from .clock import parse_qbo_datetime
-from .store import QBOError
+from .entities import QBOError
 
 
 def _dt(text: str) -> datetime:

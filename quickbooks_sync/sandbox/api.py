@@ -18,10 +18,11 @@ import re
 from dataclasses import dataclass, field
 
 from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
+from .entities import HTTP_READ_ONLY, QBOError
 from .evaluate import execute
 from .faults import validation
 from .query import OTHER_ENTITIES, Query, QueryError, parse
-from .store import ENTITIES, HTTP_READ_ONLY, QBOError, SandboxState
+from .store import ENTITIES, SandboxState
 
 CDC_MAX = 1000
 CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")

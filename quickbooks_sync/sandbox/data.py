@@ -22,143 +22,32 @@ from .clock import company_date, fmt_qbo
 DAY = 86400
 SPAN = 730 * DAY
 
-FIRST = [
-    "Ada",
-    "Alan",
-    "Amira",
-    "Ben",
-    "Carla",
-    "Chen",
-    "Dana",
-    "Diego",
-    "Elena",
-    "Femi",
-    "Grace",
-    "Hana",
-    "Ivan",
-    "Jade",
-    "Jonas",
-    "Kai",
-    "Lena",
-    "Luis",
-    "Maya",
-    "Mei",
-    "Nadia",
-    "Noah",
-    "Omar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Sam",
-    "Sofia",
-    "Tariq",
-    "Uma",
-    "Vera",
-    "Wes",
-    "Ximena",
-    "Yusuf",
-    "Zoe",
-    "Aiden",
-    "Bianca",
-    "Caleb",
-    "Dmitri",
-    "Esme",
-]
-LAST = [
-    "Ng",
-    "Smith",
-    "Garcia",
-    "O'Brien",
-    "Patel",
-    "Kim",
-    "Müller",
-    "Rossi",
-    "Dubois",
-    "Nowak",
-    "Silva",
-    "Tanaka",
-    "Okafor",
-    "Cohen",
-    "Jensen",
-    "Larsen",
-    "Novak",
-    "Costa",
-    "Brennan",
-    "Ito",
-    "Haddad",
-    "Kowalski",
-    "Nguyen",
-    "Fischer",
-    "D'Angelo",
-    "Walsh",
-    "Moreau",
-    "Santos",
-    "Berg",
-    "Lindqvist",
-    "Abara",
-    "Petrov",
-    "Reyes",
-    "Shah",
-    "Young",
-    "Zhou",
-    "Adams",
-    "Baker",
-    "Clarke",
-]
-ADJ = [
-    "Acme",
-    "Blue",
-    "Bright",
-    "Cedar",
-    "Copper",
-    "Delta",
-    "Eagle",
-    "Evergreen",
-    "Golden",
-    "Granite",
-    "Harbor",
-    "Iron",
-    "Juniper",
-    "Keystone",
-    "Lakeside",
-    "Maple",
-    "Northern",
-    "Oak",
-    "Pacific",
-    "Pioneer",
-    "Quarry",
-    "Redwood",
-    "Silver",
-    "Summit",
-    "Tidal",
-    "Urban",
-    "Valley",
-    "Willow",
-    "Summit",
-    "Zenith",
-]
-NOUN = [
-    "Plumbing",
-    "Bakery",
-    "Design",
-    "Logistics",
-    "Dental",
-    "Landscaping",
-    "Electric",
-    "Consulting",
-    "Roofing",
-    "Catering",
-    "Fitness",
-    "Studio",
-    "Motors",
-    "Pharmacy",
-    "Analytics",
-    "Books",
-    "Coffee",
-    "Builders",
-    "Cleaning",
-    "Media",
-]
+# fmt: off
+FIRST = (
+    "Ada", "Alan", "Amira", "Ben", "Carla", "Chen", "Dana", "Diego", "Elena", "Femi", "Grace",
+    "Hana", "Ivan", "Jade", "Jonas", "Kai", "Lena", "Luis", "Maya", "Mei", "Nadia", "Noah",
+    "Omar", "Priya", "Quinn", "Rosa", "Sam", "Sofia", "Tariq", "Uma", "Vera", "Wes", "Ximena",
+    "Yusuf", "Zoe", "Aiden", "Bianca", "Caleb", "Dmitri", "Esme"
+)
+LAST = (
+    "Ng", "Smith", "Garcia", "O'Brien", "Patel", "Kim", "Müller", "Rossi", "Dubois", "Nowak",
+    "Silva", "Tanaka", "Okafor", "Cohen", "Jensen", "Larsen", "Novak", "Costa", "Brennan",
+    "Ito", "Haddad", "Kowalski", "Nguyen", "Fischer", "D'Angelo", "Walsh", "Moreau", "Santos",
+    "Berg", "Lindqvist", "Abara", "Petrov", "Reyes", "Shah", "Young", "Zhou", "Adams", "Baker",
+    "Clarke"
+)
+ADJ = (
+    "Acme", "Blue", "Bright", "Cedar", "Copper", "Delta", "Eagle", "Evergreen", "Golden",
+    "Granite", "Harbor", "Iron", "Juniper", "Keystone", "Lakeside", "Maple", "Northern", "Oak",
+    "Pacific", "Pioneer", "Quarry", "Redwood", "Silver", "Summit", "Tidal", "Urban", "Valley",
+    "Willow", "Summit", "Zenith"
+)
+NOUN = (
+    "Plumbing", "Bakery", "Design", "Logistics", "Dental", "Landscaping", "Electric",
+    "Consulting", "Roofing", "Catering", "Fitness", "Studio", "Motors", "Pharmacy", "Analytics",
+    "Books", "Coffee", "Builders", "Cleaning", "Media"
+)
+# fmt: on
 SUFFIX = ("LLC", "Inc.", "& Co.", "Ltd", "Group", "Partners", "Supply", "Services")
 STREETS = ("Pine St", "Main St", "Oak Ave", "Market St", "2nd Ave", "Elm Dr", "Bay Rd", "Hill Ct")
 CITIES = (
@@ -191,6 +80,25 @@ ITEMS = (
 )
 TERMS = (("1", "Due on receipt", 0), ("2", "Net 15", 15), ("3", "Net 30", 30), ("4", "Net 60", 60))
 SALES_ACCOUNT = {"value": "79", "name": "Sales of Product Income"}
+
+
+class FastRandom(random.Random):
+    """``random()``-based randint/randrange/choice: ~3x faster than the stdlib's exact ones.
+
+    Seeding 100k invoices makes ~2M such calls; the tiny bias does not matter for fake data
+    and the output stays fully deterministic per seed.
+    """
+
+    def randint(self, a: int, b: int) -> int:
+        return a + int(self.random() * (b - a + 1))
+
+    def randrange(self, start: int, stop: int | None = None, step: int = 1) -> int:
+        if stop is None:
+            start, stop = 0, start
+        return start + int(self.random() * (stop - start))
+
+    def choice(self, seq):
+        return seq[int(self.random() * len(seq))]
 
 
 def currency_ref(code: str) -> dict:

@@ -25,7 +25,7 @@ class QBOError(ValueError):
 SYSTEM_FIELDS = frozenset({"Id", "SyncToken", "MetaData", "domain", "sparse", "status"})
 READ_ONLY = frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName", "DocNumber"})
 # What the HTTP write endpoint ignores from a client body (QBO computes these itself).
-HTTPREAD_ONLY = {
+HTTP_READ_ONLY = {
     "Customer": frozenset({"Balance", "BalanceWithJobs", "FullyQualifiedName"}),
     "Invoice": frozenset({"Balance", "HomeBalance"}),
 }

@@ -27,6 +27,7 @@ import random
 import secrets
 import socket
 import struct
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -232,6 +233,12 @@ class _HTTPServer(ThreadingHTTPServer):
             self._conns.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request, client_address):
+        """Stay quiet when a client hangs up; report only real bugs."""
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
     def drop_connections(self) -> None:
         """Kill keep-alive sockets so a stopped server stops answering on them too."""
         with self._conns_lock:
@@ -263,8 +270,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         path = url.path
         params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length > 0 else b""
+        body = self._read_body()
         method = self.command
         try:
             if path.startswith("/v3/"):
@@ -284,6 +290,21 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must not hang the client
             reply = json_reply(500, {"error": "sandbox_internal_error", "detail": repr(exc)})
         self._send(reply)
+
+    def _read_body(self) -> bytes:
+        """Content-Length or chunked; reading exactly keeps keep-alive connections in sync."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, reply: Reply) -> None:
         if reply is RESET:

@@ -13,7 +13,6 @@ Balance; only seeding computes Balance (a documented simplification).
 
 from __future__ import annotations
 
-import random
 import threading
 from datetime import datetime
 
@@ -101,7 +100,7 @@ class SandboxState:
                     cur = o.get("CurrencyRef", {}).get("value", "USD")
                     email = o.get("PrimaryEmailAddr", {}).get("Address")
                     existing.append((o["Id"], o.get("DisplayName", ""), cur, email))
-            rng = random.Random(f"{seed}:{realm_id}:{ctab.next_id}:{itab.next_id}")
+            rng = data.FastRandom(f"{seed}:{realm_id}:{ctab.next_id}:{itab.next_id}")
             plan = data.SeedPlan(
                 rng,
                 int(self.clock.time()),

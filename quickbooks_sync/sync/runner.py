@@ -9,6 +9,7 @@ its message and the cursor stays where its last committed page left it.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils import timezone
 
-from quickbooks_sync.models import SyncState, Token
+from quickbooks_sync.models import Company, SyncState, Token
 from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
@@ -29,6 +30,14 @@ from quickbooks_sync.sync.engine import (
     ProgressCallback,
     SyncInterrupted,
     read_cursor,
+)
+from quickbooks_sync.sync.scheduler import (
+    companies_ensure_from_tokens,
+    companies_mark_due,
+    company_claim,
+    company_release,
+    leased,
+    new_worker_id,
 )
 from quickbooks_sync.tokens import DatabaseTokenProvider
 
@@ -44,12 +53,14 @@ class EntityOutcome:
     error: str = ""
     duration_s: float = 0.0
     realm_wide: bool = False  # the failure concerns the realm (tokens, credentials)
+    needs_reauth: bool = False  # a human must reconnect the company
 
 
 @dataclass
 class CycleResult:
     outcomes: list[EntityOutcome] = field(default_factory=list)
     interrupted: bool = False
+    skipped: list[str] = field(default_factory=list)  # realms another worker holds
 
     @property
     def ok(self) -> bool:
@@ -81,10 +92,18 @@ def build_client(realm_id: str) -> QBOClient:
 
 
 def realms_to_sync(realm_ids: Iterable[str] | None = None) -> list[str]:
-    """The realms named, else every realm with stored tokens, else ``QB_REALM_ID``."""
+    """The realms named, else every connected company (or realm with tokens), else
+    ``QB_REALM_ID``."""
     if realm_ids:
         return [str(r) for r in realm_ids]
-    realms = list(Token.objects.order_by("realm_id").values_list("realm_id", flat=True))
+    realms = sorted(
+        set(Token.objects.values_list("realm_id", flat=True))
+        | set(
+            Company.objects.exclude(status=Company.Status.DISCONNECTED).values_list(
+                "realm_id", flat=True
+            )
+        )
+    )
     if not realms and settings.QB_REALM_ID:
         realms = [settings.QB_REALM_ID]
     return realms
@@ -131,6 +150,7 @@ def _failed(state: SyncState, exc: Exception, started: float) -> EntityOutcome:
         error=str(exc),
         duration_s=time.monotonic() - started,
         realm_wide=isinstance(exc, ReauthorizationRequired | ConfigurationError),
+        needs_reauth=isinstance(exc, ReauthorizationRequired),
     )
 
 
@@ -250,6 +270,74 @@ def _record_failure(state: SyncState, message: str) -> None:
     )
 
 
+def _sync_one_realm(
+    realm_id: str,
+    specs: list[EntitySpec],
+    *,
+    full: bool,
+    progress: ProgressCallback | None,
+    should_stop: Callable[[], bool],
+) -> list[EntityOutcome]:
+    """All entities of one realm; a realm-wide failure (tokens) fails every entity."""
+    outcomes = sync_realm(
+        build_client(realm_id), specs, full=full, progress=progress, should_stop=should_stop
+    )
+    failed_wide = next((o for o in outcomes if o.realm_wide), None)
+    if failed_wide is not None:
+        if failed_wide.needs_reauth:
+            Company.objects.filter(realm_id=realm_id).update(
+                status=Company.Status.NEEDS_REAUTH, last_error=failed_wide.error[:4000]
+            )
+        for spec in specs:
+            if not any(o.entity == spec.name for o in outcomes):
+                _record_failure(_state_for(realm_id, spec), failed_wide.error)
+                outcomes.append(
+                    EntityOutcome(
+                        realm_id, spec.name, False, error=failed_wide.error, realm_wide=True
+                    )
+                )
+    return outcomes
+
+
+def sync_claimed_realm(
+    company: Company,
+    *,
+    worker_id: str,
+    specs: list[EntitySpec],
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> list[EntityOutcome]:
+    """Sync a realm this worker holds the lease on, renewing it; release it afterwards."""
+    lost = threading.Event()
+
+    def stop() -> bool:
+        return lost.is_set() or bool(should_stop and should_stop())
+
+    outcomes: list[EntityOutcome] = []
+    interrupted = False
+    try:
+        with leased(company, worker_id=worker_id, lost=lost):
+            outcomes = _sync_one_realm(
+                company.realm_id, specs, full=full, progress=progress, should_stop=stop
+            )
+    except SyncInterrupted:
+        interrupted = True
+        raise
+    finally:
+        failures = [o for o in outcomes if not o.ok]
+        company_release(
+            company_id=company.pk,
+            worker_id=worker_id,
+            ok=not failures and not interrupted,
+            error="; ".join(f"{o.entity}: {o.error}" for o in failures)
+            or ("interrupted" if interrupted else ""),
+        )
+        if interrupted and not lost.is_set():
+            companies_mark_due(realm_ids=[company.realm_id])  # resume soon, elsewhere
+    return outcomes
+
+
 def run_cycle(
     *,
     realm_ids: Iterable[str] | None = None,
@@ -257,30 +345,106 @@ def run_cycle(
     full: bool = False,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    worker_id: str | None = None,
 ) -> CycleResult:
-    """Sync every requested entity of every requested realm once."""
+    """Sync every requested realm once (``runsync --once``), each under a lease.
+
+    A realm leased by another worker is being synced right now: it is skipped and counts
+    as success. A realm that needs re-authorisation or was disconnected is a failure.
+    """
     specs = resolve_entities(entities)
+    worker_id = worker_id or new_worker_id()
     cycle = CycleResult()
+    companies_ensure_from_tokens()
+    stop = should_stop or (lambda: False)
     for realm_id in realms_to_sync(realm_ids):
-        client = build_client(realm_id)
+        if stop():
+            cycle.interrupted = True
+            break
+        company = Company.objects.filter(realm_id=realm_id).first()
+        if company is None:  # e.g. QB_REALM_ID without tokens: fails with the reason
+            cycle.outcomes.extend(
+                _sync_one_realm(realm_id, specs, full=full, progress=progress, should_stop=stop)
+            )
+            continue
+        if company.status == Company.Status.DISCONNECTED:
+            cycle.outcomes.append(
+                EntityOutcome(
+                    realm_id, "*", False, error="disconnected; connect it again", realm_wide=True
+                )
+            )
+            continue
+        if company.status == Company.Status.NEEDS_REAUTH:
+            # Try anyway: tokens may have been replaced by bootstrap_tokens since.
+            Company.objects.filter(pk=company.pk).update(status=Company.Status.CONNECTED)
+        claimed = company_claim(worker_id=worker_id, realm_id=realm_id, due_only=False)
+        if claimed is None:
+            logger.info("realm %s is being synced by another worker; skipped", realm_id)
+            cycle.skipped.append(realm_id)
+            continue
         try:
-            outcomes = sync_realm(
-                client, specs, full=full, progress=progress, should_stop=should_stop
+            cycle.outcomes.extend(
+                sync_claimed_realm(
+                    claimed,
+                    worker_id=worker_id,
+                    specs=specs,
+                    full=full,
+                    progress=progress,
+                    should_stop=stop,
+                )
             )
         except SyncInterrupted:
             cycle.interrupted = True
-            return cycle
-        cycle.outcomes.extend(outcomes)
-        failed_wide = next((o for o in outcomes if o.realm_wide), None)
-        if failed_wide is not None:
-            for spec in specs:
-                if not any(o.entity == spec.name for o in outcomes):
-                    _record_failure(_state_for(realm_id, spec), failed_wide.error)
-                    cycle.outcomes.append(
-                        EntityOutcome(
-                            realm_id, spec.name, False, error=failed_wide.error, realm_wide=True
-                        )
-                    )
-    if should_stop and should_stop():
-        cycle.interrupted = True
+            break
     return cycle
+
+
+def run_worker(
+    *,
+    stop: threading.Event,
+    entities: Iterable[str] | None = None,
+    full: bool = False,
+    progress: ProgressCallback | None = None,
+    report: Callable[[str, list[EntityOutcome]], None] | None = None,
+    worker_id: str | None = None,
+) -> None:
+    """``runsync --loop``: claim due realms one at a time until ``stop`` is set."""
+    specs = resolve_entities(entities)
+    worker_id = worker_id or new_worker_id()
+    fully_read: set[str] = set()
+    logger.info("worker %s started", worker_id)
+    while not stop.is_set():
+        companies_ensure_from_tokens()
+        company = company_claim(worker_id=worker_id)
+        if company is None:
+            stop.wait(settings.SYNC_POLL_SECONDS)
+            continue
+        wants_full = full and company.realm_id not in fully_read
+        try:
+            outcomes = sync_claimed_realm(
+                company,
+                worker_id=worker_id,
+                specs=specs,
+                full=wants_full,
+                progress=progress,
+                should_stop=stop.is_set,
+            )
+        except SyncInterrupted:
+            break
+        fully_read.add(company.realm_id)
+        if report is not None:
+            report(company.realm_id, outcomes)
+    logger.info("worker %s stopped", worker_id)
+
+
+def company_refresh_name(*, realm_id: str) -> str:
+    """Store CompanyInfo.CompanyName for display; best effort, never fails the caller."""
+    try:
+        info = build_client(realm_id).company_info()
+    except QBOError as exc:
+        logger.warning("realm %s: could not read CompanyInfo: %s", realm_id, exc)
+        return ""
+    name = str(info.get("CompanyName") or "")[:255]
+    if name:
+        Company.objects.filter(realm_id=realm_id).update(name=name)
+    return name

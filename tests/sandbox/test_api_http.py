@@ -264,3 +264,22 @@ class TestCdc:
         inv, cust = groups[0]["Invoice"], groups[1]["Customer"]
         assert len(cust) == 600 and len(inv) == 400  # oldest first, silently truncated
         assert [i["Id"] for i in inv] == [str(i) for i in range(1, 401)]
+
+
+def test_chunked_body_keep_alive_and_stop(qbo_sandbox_factory):
+    server = qbo_sandbox_factory()
+    tok = obtain_tokens(server)
+    url = f"{server.url}/v3/company/{tok['realm_id']}/query"
+    headers = {"Authorization": f"Bearer {tok['access_token']}", "Content-Type": "application/text"}
+
+    def body():
+        yield b"SELECT COUNT(*) "
+        yield b"FROM Invoice"
+
+    with requests.Session() as s:
+        for _ in range(3):  # same pooled connection, chunked request bodies
+            resp = s.post(url, data=body(), headers=headers, timeout=5)
+            assert resp.json()["QueryResponse"] == {"totalCount": 200}
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            s.post(url, data="SELECT * FROM Invoice", headers=headers, timeout=5)

@@ -7,6 +7,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from quickbooks_sync.qbo.errors import QBOError
+from quickbooks_sync.sync.runner import company_refresh_name
 from quickbooks_sync.tokens import token_bootstrap
 
 
@@ -46,8 +47,11 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from None
         except QBOError as exc:
             raise CommandError(f"Could not exchange the authorization code: {exc}") from None
+        name = company_refresh_name(realm_id=token.realm_id)
         self.stdout.write(
-            self.style.SUCCESS(f"Stored tokens for realm {token.realm_id}.")
+            self.style.SUCCESS(
+                f"Stored tokens for realm {token.realm_id}" + (f" ({name})." if name else ".")
+            )
             + f"\n  access token expires:  {token.access_token_expires_at:%Y-%m-%d %H:%M:%S %Z}"
             + "\n  refresh token expires: "
             + (

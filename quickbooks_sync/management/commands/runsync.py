@@ -10,7 +10,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
 from quickbooks_sync.sync.progress import progress_reporter
-from quickbooks_sync.sync.runner import CycleResult, run_cycle
+from quickbooks_sync.sync.runner import CycleResult, EntityOutcome, run_cycle, run_worker
 
 
 class Command(BaseCommand):
@@ -56,11 +56,19 @@ class Command(BaseCommand):
                 progress=progress,
                 should_stop=stop.is_set,
             )
-        if not result.outcomes and not result.interrupted:
+        if not result.outcomes and not result.interrupted and not result.skipped:
             raise CommandError(
                 "No realm to sync: run `manage.py bootstrap_tokens` first (or set QB_REALM_ID)."
             )
-        for outcome in result.outcomes:
+        self._report_outcomes(result.outcomes)
+        for realm_id in result.skipped:
+            self.stdout.write(f"realm {realm_id}: being synced by another worker; skipped")
+        if result.interrupted:
+            self.stdout.write("Stopped on request; committed pages are kept, the next run resumes.")
+        return result
+
+    def _report_outcomes(self, outcomes: list[EntityOutcome]) -> None:
+        for outcome in outcomes:
             if outcome.ok and outcome.result is not None:
                 r = outcome.result
                 self.stdout.write(
@@ -72,20 +80,22 @@ class Command(BaseCommand):
                 self.stderr.write(
                     f"realm {outcome.realm_id} {outcome.entity}: FAILED: {outcome.error}"
                 )
-        if result.interrupted:
-            self.stdout.write("Stopped on request; committed pages are kept, the next run resumes.")
-        return result
+        self.stdout.flush()
 
     def _loop(self, options, stop: threading.Event) -> None:
-        interval = settings.SYNC_INTERVAL_MINUTES * 60
-        full = options["full"]
-        self.stdout.write(f"Worker started; syncing every {settings.SYNC_INTERVAL_MINUTES:g} min.")
-        while not stop.is_set():
-            result = self._cycle(options, stop, full=full)
-            full = False  # --full applies to the first cycle only
-            if result.interrupted or stop.is_set():
-                break
-            stop.wait(interval)
+        self.stdout.write(
+            f"Worker started; each realm syncs every {settings.SYNC_INTERVAL_MINUTES:g} min "
+            "(sooner when a webhook marks it due)."
+        )
+        self.stdout.flush()
+        with progress_reporter(self.stdout, disable=options["no_progress"]) as progress:
+            run_worker(
+                stop=stop,
+                entities=options["entity"],
+                full=options["full"],
+                progress=progress,
+                report=lambda realm_id, outcomes: self._report_outcomes(outcomes),
+            )
         self.stdout.write("Worker stopped.")
 
     @staticmethod
