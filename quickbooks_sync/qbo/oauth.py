@@ -74,6 +74,27 @@ class OAuthClient:
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, what="refresh token"
         )
 
+    def revoke(self, token: str, *, revoke_url: str) -> None:
+        """Revoke a refresh (or access) token; revoking the refresh token disconnects."""
+        response = send(
+            self.session,
+            "POST",
+            revoke_url,
+            json={"token": token},
+            auth=(self.client_id, self._client_secret),
+            headers={"Accept": "application/json"},
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        if response.status_code != 200:
+            tid = response.headers.get("intuit_tid")
+            logger.warning(
+                "revoke endpoint answered HTTP %s intuit_tid=%s", response.status_code, tid or "-"
+            )
+            raise RequestError(
+                "Intuit did not revoke the token", status=response.status_code, intuit_tid=tid
+            )
+
     def _token_request(self, form: dict[str, str], *, what: str) -> TokenSet:
         response = send(
             self.session,

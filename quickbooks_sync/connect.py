@@ -1,0 +1,122 @@
+"""Connecting a QBO company from the browser: Intuit's authorization-code flow.
+
+Decision: ``state`` is a random value bound to the staff user's session and compared in
+constant time on the way back, so a callback that did not start here (CSRF, a replayed
+or forged link) is refused before any code is exchanged. The exchange and storage reuse
+``token_bootstrap``, the same path as the ``bootstrap_tokens`` command. Disconnecting
+revokes the refresh token at Intuit first and changes nothing locally if Intuit did not
+confirm, so a failed revoke never leaves an app authorised that we think is gone.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import NoReverseMatch, reverse
+from django.views.decorators.http import require_POST
+
+from quickbooks_sync.models import Company, Token
+from quickbooks_sync.qbo.errors import QBOError
+from quickbooks_sync.sync.runner import company_refresh_name
+from quickbooks_sync.tokens import oauth_client_from_settings, token_bootstrap
+
+logger = logging.getLogger("quickbooks_sync.connect")
+
+SESSION_KEY = "qbo_oauth_state"
+
+
+def _redirect_uri(request: HttpRequest) -> str:
+    return settings.QB_CONNECT_REDIRECT_URI or request.build_absolute_uri(
+        reverse("quickbooks_sync:callback")
+    )
+
+
+def _company_page(company: Company | None) -> str:
+    try:
+        if company is not None:
+            return reverse("admin:quickbooks_sync_company_change", args=[company.pk])
+        return reverse("admin:index")
+    except NoReverseMatch:
+        return reverse("admin:index")
+
+
+@staff_member_required
+def connect_view(request: HttpRequest) -> HttpResponse:
+    """Send the browser to Intuit's consent page with a fresh, session-bound state."""
+    if not settings.QB_CLIENT_ID:
+        return HttpResponseBadRequest("QB_CLIENT_ID is not set: configure the Intuit app keys.")
+    state = secrets.token_urlsafe(32)
+    request.session[SESSION_KEY] = state
+    query = urlencode(
+        {
+            "client_id": settings.QB_CLIENT_ID,
+            "response_type": "code",
+            "scope": settings.QB_SCOPES,
+            "redirect_uri": _redirect_uri(request),
+            "state": state,
+        }
+    )
+    return redirect(f"{settings.QB_AUTHORIZE_URL}?{query}")
+
+
+@staff_member_required
+def callback_view(request: HttpRequest) -> HttpResponse:
+    expected = request.session.pop(SESSION_KEY, None)
+    state = request.GET.get("state", "")
+    if not expected or not hmac.compare_digest(expected.encode(), state.encode()):
+        logger.warning("connect callback refused: state does not match this session")
+        return HttpResponseBadRequest(
+            "This authorization response does not belong to your session (state mismatch). "
+            "Start again from /quickbooks/connect/."
+        )
+    if request.GET.get("error"):
+        messages.error(request, f"QuickBooks did not connect: {request.GET['error'][:100]}.")
+        return redirect(_company_page(None))
+    code, realm_id = request.GET.get("code", ""), request.GET.get("realmId", "")
+    if not code or not realm_id or not realm_id.isdigit():
+        return HttpResponseBadRequest("The callback lacks a code or a numeric realmId.")
+    try:
+        token_bootstrap(realm_id=realm_id, code=code, redirect_uri=_redirect_uri(request))
+    except QBOError as exc:
+        messages.error(request, f"Could not connect realm {realm_id}: {exc}")
+        return redirect(_company_page(None))
+    name = company_refresh_name(realm_id=realm_id)
+    company = Company.objects.get(realm_id=realm_id)
+    messages.success(
+        request, f"Connected {name or 'realm ' + realm_id}; the first sync is due now."
+    )
+    return redirect(_company_page(company))
+
+
+@staff_member_required
+@require_POST
+def disconnect_view(request: HttpRequest, realm_id: str) -> HttpResponse:
+    company = get_object_or_404(Company, realm_id=realm_id)
+    token = Token.objects.filter(realm_id=realm_id).first()
+    if token is not None:
+        try:
+            oauth_client_from_settings().revoke(
+                token.refresh_token, revoke_url=settings.QB_OAUTH_REVOKE_URL
+            )
+        except QBOError as exc:
+            messages.error(request, f"Intuit did not confirm the revoke ({exc}); nothing changed.")
+            return redirect(_company_page(company))
+    with transaction.atomic():
+        Token.objects.filter(realm_id=realm_id).delete()
+        Company.objects.filter(pk=company.pk).update(
+            status=Company.Status.DISCONNECTED,
+            next_sync_due_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+    messages.success(request, f"Disconnected {company}; its synced data stays for reference.")
+    return redirect(_company_page(company))
