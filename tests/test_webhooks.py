@@ -30,10 +30,16 @@ def companies():
 
 
 def cloud_event(realm, entity="invoice", op="updated", entity_id="7", data=None):
-    event = {"specversion": "1.0", "id": f"ev-{realm}-{entity_id}-{op}", "source": "intuit.x",
-             "type": f"qbo.{entity}.{op}.v1", "datacontenttype": "application/json",
-             "time": "2026-09-10T21:31:25.179851517Z", "intuitentityid": entity_id,
-             "intuitaccountid": realm}
+    event = {
+        "specversion": "1.0",
+        "id": f"ev-{realm}-{entity_id}-{op}",
+        "source": "intuit.x",
+        "type": f"qbo.{entity}.{op}.v1",
+        "datacontenttype": "application/json",
+        "time": "2026-09-10T21:31:25.179851517Z",
+        "intuitentityid": entity_id,
+        "intuitaccountid": realm,
+    }
     if data is not None:
         event["data"] = data
     return event
@@ -62,7 +68,11 @@ def test_valid_cloudevents_mark_every_realm_in_the_post_due(client, companies):
     delivery = WebhookDelivery.objects.get()
     assert delivery.valid_signature
     assert (delivery.format, delivery.realms, delivery.entities, delivery.event_count) == (
-        "cloudevents", ["111", "222"], ["Customer", "Invoice"], 2)
+        "cloudevents",
+        ["111", "222"],
+        ["Customer", "Invoice"],
+        2,
+    )
 
 
 @pytest.mark.parametrize("signature", [False, "bm90LXRoZS1yaWdodC1zaWduYXR1cmU="])
@@ -90,9 +100,23 @@ def test_unset_verifier_rejects_everything(client, companies, settings):
 
 
 def test_legacy_payload_is_still_accepted(client, companies):
-    payload = {"eventNotifications": [{"realmId": "333", "dataChangeEvent": {"entities": [
-        {"name": "Customer", "id": "1234", "operation": "Update",
-         "lastUpdated": "2025-09-08T20:52:31.657Z"}]}}]}
+    payload = {
+        "eventNotifications": [
+            {
+                "realmId": "333",
+                "dataChangeEvent": {
+                    "entities": [
+                        {
+                            "name": "Customer",
+                            "id": "1234",
+                            "operation": "Update",
+                            "lastUpdated": "2025-09-08T20:52:31.657Z",
+                        }
+                    ]
+                },
+            }
+        ]
+    }
     assert post(client, payload).status_code == 200
     assert due_realms() == {"333"}
     assert WebhookDelivery.objects.get().format == "legacy"
@@ -107,8 +131,9 @@ def test_duplicates_and_unknown_realms_are_harmless(client, companies):
 
 
 def test_merge_records_the_survivor_on_the_absorbed_customer(client, companies):
-    Customer.objects.create(realm_id="111", qb_id="27", sync_token="0",
-                            qb_updated_at=timezone.now(), raw_data={})
+    Customer.objects.create(
+        realm_id="111", qb_id="27", sync_token="0", qb_updated_at=timezone.now(), raw_data={}
+    )
     post(client, [cloud_event("111", "customer", "merged", "31", {"deletedid": "27"})])
     assert Customer.objects.get(qb_id="27").merged_into_qb_id == "31"
 
@@ -120,8 +145,9 @@ def test_signed_but_unparsable_body_is_recorded_and_acknowledged(client, compani
 
 
 def test_parse_reads_prefixed_entity_ids():
-    _, notes = parse_notifications(json.dumps(
-        [cloud_event("1", entity_id="abc-Customer-123")]).encode())
+    _, notes = parse_notifications(
+        json.dumps([cloud_event("1", entity_id="abc-Customer-123")]).encode()
+    )
     assert notes[0].entity_id == "123"
 
 

@@ -29,6 +29,8 @@ Endpoints (``{entity}`` is ``Customer``/``Invoice``, any case)::
     GET  /_sandbox/stats    POST /_sandbox/stats/reset
     POST /_sandbox/latency                      {"seconds", "jitter"}
     POST /_sandbox/throttle                     {"enabled": bool}
+    GET/POST /_sandbox/webhooks                 {"url", "verifier_token"?, "delay"?}: send
+                                                signed CloudEvents to url on every change
     POST /_sandbox/tokens/expire                {"realm_id"?} -> {"expired": n}
 
 Errors: 400 ``{"error": ...}`` for bad input or a refused operation (e.g. deleting a
@@ -116,6 +118,11 @@ def _route(app, method: str, parts: list[str], p: dict):
     if head == "throttle" and method == "POST":
         st.set_throttle(bool(p.get("enabled", True)))
         return {"enabled": st.throttle_enabled}
+    if head == "webhooks":
+        if method == "POST":
+            st.webhooks.configure(p.get("url"), p.get("verifier_token"), p.get("delay"))
+        hooks = st.webhooks
+        return {"url": hooks.url, "sent": hooks.sent, "failed": hooks.failed}
     if parts[:2] == ["tokens", "expire"] and method == "POST":
         return {"expired": st.tokens.expire_access_tokens(p.get("realm_id"))}
     if head == "realms":

@@ -34,6 +34,7 @@ from .entities import (
 from .faults import FaultInjector, FaultRule, Throttle
 from .oauth import TokenStore
 from .table import EntityTable, stamp
+from .webhooks import WebhookEmitter
 
 ENTITIES = ("Customer", "Invoice")
 API_KINDS = ("query", "cdc", "read", "companyinfo", "write", "batch", "other")
@@ -65,6 +66,7 @@ class SandboxState:
         self.throttle_enabled = self.cfg.throttle
         self.latency = (self.cfg.latency, self.cfg.latency_jitter)
         self.realms: dict[str, Realm] = {}
+        self.webhooks = WebhookEmitter()
         self.reset_stats()
         for realm_id in self.cfg.realms:
             self.add_realm(realm_id)
@@ -138,7 +140,9 @@ class SandboxState:
             else:
                 obj = new_invoice(realm, fields, now)
             stamp(obj, tab.allocate_id(), 0, now, now)
-            return tab.insert(obj, now, now).obj()
+            created = tab.insert(obj, now, now).obj()
+        self.webhooks.emit(realm_id, entity, created["Id"], "created")
+        return created
 
     def update(
         self, realm_id: str, entity: str, id_, fields: dict, sync_token=None, sparse: bool = True
@@ -179,7 +183,9 @@ class SandboxState:
                 obj["Line"] = number_lines(fields["Line"] or [])
                 if "TotalAmt" not in fields:
                     obj["TotalAmt"] = lines_total(obj["Line"])
-            return self._save(tab, drop_nulls(obj), row, self._now())
+            saved = self._save(tab, drop_nulls(obj), row, self._now())
+        self.webhooks.emit(realm_id, entity, saved["Id"], "updated")
+        return saved
 
     def _row(self, tab: EntityTable, id_):
         row = tab.get(int_id(id_))
@@ -218,7 +224,8 @@ class SandboxState:
             if sync_token is not None and str(sync_token) != str(row.sync):
                 raise QBOError("5010", "Stale Object Error", "Stale Object Error", "SyncToken")
             tab.remove(row.id, self._now())
-            return {"domain": "QBO", "status": "Deleted", "Id": str(row.id)}
+        self.webhooks.emit(realm_id, entity, row.id, "deleted")
+        return {"domain": "QBO", "status": "Deleted", "Id": str(row.id)}
 
     def void(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
         """Zero the amounts, Balance 0, PrivateNote "Voided"; the invoice stays queryable."""
@@ -240,7 +247,9 @@ class SandboxState:
                     detail["Qty"] = 0
                     detail.pop("UnitPrice", None)
             obj.update(TotalAmt=0, Balance=0, PrivateNote="Voided", TxnTaxDetail={"TotalTax": 0})
-            return self._save(tab, obj, row, self._now())
+            saved = self._save(tab, obj, row, self._now())
+        self.webhooks.emit(realm_id, entity, saved["Id"], "voided")
+        return saved
 
     def merge_customers(self, realm_id: str, absorbed_id, survivor_id) -> dict:
         """Absorb one customer into another.
@@ -271,7 +280,11 @@ class SandboxState:
             for key in ("Balance", "BalanceWithJobs"):
                 sobj[key] = round(sobj.get(key, 0) + aobj.get(key, 0), 2)
             ctab.remove(absorbed.id, now)
-            return self._save(ctab, sobj, survivor, now)
+            saved = self._save(ctab, sobj, survivor, now)
+        self.webhooks.emit(
+            realm_id, "Customer", saved["Id"], "merged", {"deletedid": str(absorbed.id)}
+        )
+        return saved
 
     def bulk_touch(self, realm_id: str, entity: str, ids, at: datetime | None = None) -> int:
         """Update many records so they share ONE LastUpdatedTime (a QBO bulk edit)."""
@@ -281,7 +294,9 @@ class SandboxState:
             rows = [self._row(tab, i) for i in ids]
             for row in rows:
                 self._save(tab, row.obj(), row, when)
-            return len(rows)
+        for row in rows:
+            self.webhooks.emit(realm_id, tab.name, row.id, "updated")
+        return len(rows)
 
     def records(self, realm_id: str, entity: str) -> dict[str, dict]:
         with self.lock:

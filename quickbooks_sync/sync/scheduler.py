@@ -116,10 +116,23 @@ def company_release(*, company_id: int, worker_id: str, ok: bool, error: str = "
         "updated_at": now,
     }
     # A webhook may have marked the realm due while we worked: keep that earlier due time.
-    Company.objects.filter(pk=company_id, lease_owner=worker_id).update(**fields)
-    Company.objects.filter(pk=company_id).filter(
-        Q(next_sync_due_at__isnull=True) | Q(next_sync_due_at__lte=company.last_sync_started_at)
-    ).update(next_sync_due_at=now + delay)
+    released = Company.objects.filter(pk=company_id, lease_owner=worker_id).update(**fields)
+    if released:
+        logger.info(
+            "worker %s released realm %s (%s)",
+            worker_id,
+            company.realm_id,
+            "ok" if ok else "failed",
+            extra={"realm_id": company.realm_id, "event": "release"},
+        )
+    # A due time set while we worked (a webhook, "sync now") lies between our start and
+    # now: keep it, the realm is due again at once. Anything else is replaced.
+    marked_during_sync = Q(
+        next_sync_due_at__gte=company.last_sync_started_at or now, next_sync_due_at__lte=now
+    )
+    Company.objects.filter(pk=company_id).exclude(marked_during_sync).update(
+        next_sync_due_at=now + delay
+    )
 
 
 def companies_mark_due(*, realm_ids: list[str], when: datetime | None = None) -> int:
