@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgres lint postgres sandbox clean
+.PHONY: install demo test test-sqlite test-postgres lint postgres sandbox clean bench-workers
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ postgres:
 	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1
+
+## Benchmark: 50 realms synced by 1, 2 and 4 workers on PostgreSQL (sandbox with latency).
+bench-workers: install postgres
+	$(PY) scripts/bench_workers.py
 
 ## Run the bundled QuickBooks sandbox in the foreground (Ctrl-C stops it).
 sandbox: install
