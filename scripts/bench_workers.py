@@ -106,7 +106,7 @@ def main() -> int:
             request = urllib.request.Request(
                 f"{url}/_sandbox/realms/{realm}/codes", data=b"{}", method="POST"
             )
-            with urllib.request.urlopen(request) as answer:  # noqa: S310 - localhost
+            with urllib.request.urlopen(request) as answer:
                 code = json.loads(answer.read())["code"]
             token_bootstrap(realm_id=realm, code=code, redirect_uri="http://localhost/cb")
         total_records = args.realms * (args.invoices + args.customers)
