@@ -73,7 +73,18 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("realm_id", "entity", "records", "duration_s", "intuit_tid", "event"):
+        for key in (
+            "realm_id",
+            "entity",
+            "records",
+            "duration_s",
+            "intuit_tid",
+            "event",
+            "http_s",
+            "map_s",
+            "db_s",
+            "requests",
+        ):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)
         if record.exc_text:

@@ -278,3 +278,14 @@ def test_reconcile_soft_deletes_only_what_qbo_denies_twice():
     state.refresh_from_db()
     assert state.deletes_verified_by == "reconcile"
     assert any("Id IN ('4', '7')" in s for s in fake.statements)
+
+
+def test_columns_the_sync_does_not_own_survive_an_upsert():
+    fake = FakeQBO(entity="Customer")
+    fake.put(27, T0, DisplayName="Absorbed Ltd")
+    run(fake)
+    Customer.objects.filter(qb_id="27").update(merged_into_qb_id="31")  # from a webhook
+    fake.touch(27, T0 + timedelta(seconds=5))
+    run(fake, full=True)
+    row = Customer.objects.get(qb_id="27")
+    assert (row.sync_token, row.merged_into_qb_id) == ("1", "31")

@@ -8,11 +8,13 @@ a token.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+import orjson
 import requests
 
 from quickbooks_sync.qbo.errors import (
@@ -104,14 +106,24 @@ def retry_after_seconds(response: requests.Response) -> float | None:
         return None
 
 
+def parse_json(content: bytes) -> Any:
+    """orjson (several times faster on a 1000-invoice page), with the stdlib as fallback
+    for what orjson refuses but is still JSON to Python (integers over 64 bits, NaN);
+    None when it is not JSON at all."""
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        try:
+            return json.loads(content)
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError
+            return None
+
+
 def decode_api_response(response: requests.Response) -> dict:
     """Return the JSON body of a QBO API answer, or raise the matching exception."""
     tid = response.headers.get("intuit_tid")
     status = response.status_code
-    try:
-        body = response.json()
-    except ValueError:  # includes JSONDecodeError and bad encodings
-        body = None
+    body = parse_json(response.content)
     fault = parse_fault(body)
     code = fault.code if fault else None
     summary = fault.message if fault else None

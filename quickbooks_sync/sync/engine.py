@@ -56,7 +56,11 @@ class EntitySyncResult:
     deleted: int = 0
     requests: int = 0
     cursor: str = ""
-    path: str = "query"  # how changes were read: query, cdc, or reconcile (a full re-read)
+    path: str = "query"
+    # Where the time went: HTTP + JSON decoding, validation/mapping, database writes.
+    http_s: float = 0.0
+    map_s: float = 0.0
+    db_s: float = 0.0  # how changes were read: query, cdc, or reconcile (a full re-read)
 
     def add(self, page: PageResult, fetched: int) -> None:
         self.fetched += fetched
@@ -106,6 +110,9 @@ class EntitySync:
         # Reconcile: read everything, remember every Id QBO returned, then soft-delete the
         # local rows it no longer has (after asking for them by Id once more).
         self.seen_ids: set[str] | None = set() if reconcile else None
+        # A reconcile vouches for deletes only when it ends: its pages must not move the
+        # cursor, or a crash before the end lets the next CDC skip older deletes.
+        self.held_cursor: datetime | None = None
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
         self.result = EntitySyncResult(entity=spec.name)
@@ -133,14 +140,18 @@ class EntitySync:
         statement += (
             f" ORDERBY Metadata.LastUpdatedTime STARTPOSITION {start} MAXRESULTS {self.page_size}"
         )
+        clock = time.perf_counter()
         page = self.client.query(self.spec.name, statement)
+        self.result.http_s += time.perf_counter() - clock
         self.result.requests += 1
         self._learn_hi(page)
         return page
 
     def _count(self, where: str) -> int:
         self._check_stop()
+        clock = time.perf_counter()
         page = self.client.count(self.spec.name, where)
+        self.result.http_s += time.perf_counter() - clock
         self.result.requests += 1
         self._learn_hi(page)
         return page.total_count or 0
@@ -158,9 +169,13 @@ class EntitySync:
     def _store(
         self, page: QueryPage, prepared: list, skipped: int, cursor: datetime | None
     ) -> None:
+        if self.seen_ids is not None and cursor is not None:
+            self.held_cursor, cursor = cursor, None
+        clock = time.perf_counter()
         outcome = write_page(
             self.spec, self.realm_id, prepared, state=self.state, cursor=cursor, skipped=skipped
         )
+        self.result.db_s += time.perf_counter() - clock
         self.result.add(outcome, len(page.records))
         if self.seen_ids is not None:
             self.seen_ids.update(
@@ -174,7 +189,9 @@ class EntitySync:
     def _fetch(self, where: str, start: int) -> tuple[QueryPage, list, int]:
         """One page, validated once: (page, prepared records, skipped count)."""
         page = self._select(where, start)
+        clock = time.perf_counter()
         prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
+        self.result.map_s += time.perf_counter() - clock
         return page, prepared, skipped
 
     # --- the algorithm -----------------------------------------------------------------
@@ -228,6 +245,11 @@ class EntitySync:
                 "entity": self.spec.name,
                 "records": self.result.fetched,
                 "duration_s": round(time.monotonic() - started, 3),
+                "http_s": round(self.result.http_s, 3),
+                "map_s": round(self.result.map_s, 3),
+                "db_s": round(self.result.db_s, 3),
+                "requests": self.result.requests,
+                "event": "entity_synced",
             },
         )
         return self.result
@@ -267,7 +289,7 @@ class EntitySync:
             self.realm_id,
             [],
             state=self.state,
-            cursor=None,
+            cursor=self.held_cursor,
             deletions=deletions,
             deletes_verified=(self.hi or datetime.now(UTC), "reconcile"),
         )

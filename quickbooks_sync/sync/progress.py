@@ -2,7 +2,8 @@
 
 Decision: a worker's output usually goes to a log file or journald, where a redrawn bar
 is noise; so the bar appears only when stdout is a terminal, and otherwise one log line
-per entity every few seconds says how far it got.
+per entity every few seconds says how far it got. Both show records done of QBO's
+``COUNT(*)``, the rate and the time left.
 """
 
 from __future__ import annotations
@@ -26,12 +27,21 @@ def progress_reporter(stream, *, disable: bool = False) -> Iterator:
         return
     if not isatty:
         last: dict[str, float] = {}
+        rates = _Rates()
 
         def log_line(entity: str, done: int, total: int | None) -> None:
+            rate = rates.update(entity, done)
             now = time.monotonic()
             if now - last.get(entity, 0.0) >= LOG_EVERY_SECONDS:
                 last[entity] = now
-                logger.info("%s: %d%s records read", entity, done, f" of {total}" if total else "")
+                logger.info(
+                    "%s: %d%s records read, %s",
+                    entity,
+                    done,
+                    f" of {total}" if total else "",
+                    _speed(done, total, rate),
+                    extra={"event": "sync.progress", "entity": entity, "records": done},
+                )
 
         yield log_line
         return
@@ -54,15 +64,52 @@ def progress_reporter(stream, *, disable: bool = False) -> Iterator:
         TimeRemainingColumn(),
     )
     with Progress(*columns, transient=False) as bar:
-        tasks: dict[str, tuple[int, float]] = {}
+        tasks: dict[str, int] = {}
+        rates = _Rates()
 
         def draw(entity: str, done: int, total: int | None) -> None:
+            restarted = rates.restarted(entity, done)
+            rate = rates.update(entity, done)
             if entity not in tasks:
-                tasks[entity] = (bar.add_task(entity, total=total, rate="-"), time.monotonic())
-            task_id, started = tasks[entity]
-            elapsed = max(time.monotonic() - started, 1e-6)
+                tasks[entity] = bar.add_task(entity, total=total, rate="-")
+            elif restarted:  # the same entity in the next realm
+                bar.reset(tasks[entity], total=total)
             if total is not None and done > total:
                 total = done
-            bar.update(task_id, completed=done, total=total, rate=f"{done / elapsed:,.0f}")
+            shown = "-" if rate is None else f"{rate:,.0f}"
+            bar.update(tasks[entity], completed=done, total=total, rate=shown)
 
         yield draw
+
+
+class _Rates:
+    """Records per second per entity since its first callback (which comes after the
+    first page, so that page is not counted); restarts when the count goes down (the
+    same entity of the next realm)."""
+
+    def __init__(self) -> None:
+        self._start: dict[str, tuple[float, int]] = {}
+        self._done: dict[str, int] = {}
+
+    def restarted(self, entity: str, done: int) -> bool:
+        return entity in self._done and done < self._done[entity]
+
+    def update(self, entity: str, done: int) -> float | None:
+        """The rate, or None while too little time has passed to tell."""
+        now = time.monotonic()
+        if entity not in self._start or self.restarted(entity, done):
+            self._start[entity] = (now, done)
+        self._done[entity] = done
+        started, first = self._start[entity]
+        elapsed = now - started
+        return (done - first) / elapsed if elapsed >= 0.5 else None
+
+
+def _speed(done: int, total: int | None, rate: float | None) -> str:
+    """Rate and time left, e.g. ``1,234 rec/s, ETA 12 s`` (no ETA without a total)."""
+    if rate is None:
+        return "rate: measuring"
+    text = f"{rate:,.0f} rec/s"
+    if total and rate > 0 and done < total:
+        text += f", ETA {(total - done) / rate:,.0f} s"
+    return text

@@ -19,12 +19,23 @@ from django.utils import timezone
 
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.registry import EntitySpec, MalformedRecord
+from quickbooks_sync.sync.upsert import stored_versions, token_number, upsert_rows
 from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
 
 logger = logging.getLogger("quickbooks_sync.sync")
 
-# Columns an upsert overwrites; created_at and the key columns are never touched.
-BASE_UPDATE_FIELDS = ("sync_token", "qb_updated_at", "raw_data", "updated_at", "deleted_at")
+# Columns of every synced row, in the order write_page builds them; the entity's own
+# columns (EntitySpec.to_fields) follow. On conflict all but the key and created_at change.
+ROW_COLUMNS = (
+    "realm_id",
+    "qb_id",
+    "sync_token",
+    "qb_updated_at",
+    "raw_data",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+)
 
 
 @dataclass
@@ -37,7 +48,7 @@ class PreparedRecord:
 
     @property
     def version(self) -> tuple[datetime, int]:
-        return (self.updated_at, _token_number(self.sync_token))
+        return (self.updated_at, token_number(self.sync_token))
 
 
 @dataclass
@@ -46,13 +57,6 @@ class PageResult:
     unchanged: int = 0
     skipped: int = 0
     deleted: int = 0
-
-
-def _token_number(sync_token: str | None) -> int:
-    try:
-        return int(sync_token)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return -1
 
 
 def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
@@ -124,13 +128,9 @@ def write_page(
     model = spec.model
     result = PageResult(skipped=skipped)
     with transaction.atomic():
-        stored = {
-            qb_id: (updated_at, _token_number(token), deleted_at)
-            for qb_id, updated_at, token, deleted_at in model.objects.filter(
-                realm_id=realm_id, qb_id__in=[r.qb_id for r in records]
-            ).values_list("qb_id", "qb_updated_at", "sync_token", "deleted_at")
-        }
+        stored = stored_versions(model, realm_id, [r.qb_id for r in records])
         now = timezone.now()
+        columns = [*ROW_COLUMNS, *(records[0].fields if records else ())]
         rows = []
         for record in records:
             old = stored.get(record.qb_id)
@@ -142,27 +142,19 @@ def write_page(
                     result.unchanged += 1
                     continue
             rows.append(
-                model(
-                    realm_id=realm_id,
-                    qb_id=record.qb_id,
-                    sync_token=record.sync_token,
-                    qb_updated_at=record.updated_at,
-                    raw_data=record.raw,
-                    created_at=now,
-                    updated_at=now,
-                    deleted_at=None,
-                    **record.fields,
+                (
+                    realm_id,
+                    record.qb_id,
+                    record.sync_token,
+                    record.updated_at,
+                    record.raw,
+                    now,
+                    now,
+                    None,
+                    *record.fields.values(),
                 )
             )
-        if rows:
-            update_fields = [*BASE_UPDATE_FIELDS, *records[0].fields]
-            model.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["realm_id", "qb_id"],
-                update_fields=update_fields,
-                batch_size=500,
-            )
+        upsert_rows(model, columns, rows)
         result.written = len(rows)
         if deletions:
             result.deleted = _soft_delete(model, realm_id, deletions, now)
