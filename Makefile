@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgres lint postgres sandbox clean bench-workers
+.PHONY: install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-test-sqlite: install
+test-sqlite: install chromium
 	DATABASE_URL= $(PY) -m pytest
 
 test-postgres: install postgres
@@ -39,9 +39,18 @@ postgres:
 	@for i in $$(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1 && exit 0; sleep 1; done; \
 	  echo "PostgreSQL did not come up on 127.0.0.1:5432" >&2; exit 1
 
+## Benchmark: backfill of 120,000 records, per-page cost vs a raw-driver floor and a naive
+## baseline, memory at 10k/200k records, idle cycle; SQLite and PostgreSQL.
+bench: install postgres
+	$(PY) scripts/bench.py
+
 ## Benchmark: 50 realms synced by 1, 2 and 4 workers on PostgreSQL (sandbox with latency).
 bench-workers: install postgres
 	$(PY) scripts/bench_workers.py
+
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download). Root only.
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
 ## Run the bundled QuickBooks sandbox in the foreground (Ctrl-C stops it).
 sandbox: install
