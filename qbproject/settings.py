@@ -157,6 +157,9 @@ QB_THROTTLE_BACKOFF_SECONDS = float_setting(
 QB_RETRY_BACKOFF_SECONDS = float_setting("QB_RETRY_BACKOFF_SECONDS", 1.0, minimum=0, maximum=600)
 QB_REQUESTS_PER_MINUTE = int_setting("QB_REQUESTS_PER_MINUTE", 480, minimum=1, maximum=100000)
 QB_MAX_IN_FLIGHT = int_setting("QB_MAX_IN_FLIGHT", 8, minimum=1, maximum=10)
+# Disjoint LastUpdatedTime ranges a large backfill reads at once (each one request in
+# flight at a time); bounded by QB_MAX_IN_FLIGHT through the per-realm budget.
+QB_FETCH_CONCURRENCY = int_setting("QB_FETCH_CONCURRENCY", 4, minimum=1, maximum=10)
 # Refresh the access token this many seconds before it expires.
 QB_TOKEN_REFRESH_MARGIN_SECONDS = int_setting(
     "QB_TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0, maximum=3000

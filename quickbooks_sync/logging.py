@@ -84,6 +84,7 @@ class JsonFormatter(logging.Formatter):
             "map_s",
             "db_s",
             "requests",
+            "written",
         ):
             if hasattr(record, key):
                 payload[key] = getattr(record, key)

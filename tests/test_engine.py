@@ -289,3 +289,80 @@ def test_columns_the_sync_does_not_own_survive_an_upsert():
     run(fake, full=True)
     row = Customer.objects.get(qb_id="27")
     assert (row.sync_token, row.merged_into_qb_id) == ("1", "31")
+
+
+# --- concurrent backfill: disjoint windows, cursor only over the written prefix -------------
+
+
+def run_parallel(fake: FakeQBO, *, page_size=10, reconcile=False, concurrency=4):
+    state, _ = SyncState.objects.get_or_create(realm_id=fake.realm_id, object_type=fake.entity)
+    return EntitySync(
+        fake,
+        ENTITIES[fake.entity],
+        state,
+        page_size=page_size,
+        settle_seconds=0,
+        full=True,
+        reconcile=reconcile,
+        concurrency=concurrency,
+    ).run()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_backfill_with_crowded_seconds_reads_everything():
+    fake = FakeQBO()
+    n = 0
+    for second in range(40):
+        for _ in range(1 if second % 7 else 25):  # every 7th second is a bulk edit of 25
+            n += 1
+            fake.put(n, T0 + timedelta(seconds=second))
+    result = run_parallel(fake)
+    assert stored() == truth(fake)
+    assert cursor(fake) == fake.now
+    windows = {s for s in fake.statements if "STARTPOSITION 1 MAXRESULTS 10" in s and "<" in s}
+    assert len(windows) >= 2, "the backfill should have been split"
+    assert result.fetched >= len(fake.records)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_backfill_cursor_never_passes_an_unwritten_window():
+    fake = FakeQBO()
+    for i in range(1, 201):
+        fake.put(i, T0 + timedelta(seconds=i))
+    third_page = f">= '{(T0 + timedelta(seconds=19)).isoformat()}'"  # window 1, page 3
+
+    def fail_in_first_window(fake, index):
+        if third_page in fake.statements[index]:
+            from quickbooks_sync.qbo.errors import ServerError
+
+            raise ServerError("injected", status=503)
+
+    fake.before_request.append(fail_in_first_window)
+    with pytest.raises(Exception, match="injected"):
+        run_parallel(fake)
+    # Later windows may be fully stored, but the cursor covers only what the first window
+    # wrote: every record before it is stored.
+    bound = cursor(fake)
+    assert bound == T0 + timedelta(seconds=19)
+    assert {k for k, v in fake.records.items() if fake.ts(v) < bound} <= set(stored())
+    fake.before_request.clear()
+    run_parallel(fake)
+    assert stored() == truth(fake)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_reconcile_finds_deletes_and_keeps_live_rows():
+    fake = FakeQBO()
+    for i in range(1, 121):
+        fake.put(i, T0 + timedelta(seconds=i))
+    run_parallel(fake)
+    for qb_id in ("5", "55", "115"):
+        del fake.records[qb_id]
+    result = run_parallel(fake, reconcile=True)
+    assert set(Invoice.objects.deleted().values_list("qb_id", flat=True)) == {"5", "55", "115"}
+    assert local_live() == truth(fake)
+    assert result.deleted == 3
+
+
+def local_live() -> dict[str, str]:
+    return dict(Invoice.objects.live().values_list("qb_id", "sync_token"))

@@ -180,11 +180,51 @@ class Throttle:
         self._windows: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._in_flight: dict[str, int] = collections.defaultdict(int)
         self.max_seen: dict[str, int] = collections.defaultdict(int)
+        self._traffic: dict[str, dict] = {}
+
+    def _observe(self, realm: str, now: float, entering: bool) -> None:
+        """Traffic measures for benchmarks: mean in flight, busiest rolling minute."""
+        t = self._traffic.setdefault(
+            realm,
+            {
+                "requests": 0,
+                "busy": 0.0,
+                "first": now,
+                "last": now,
+                "recent": collections.deque(),
+                "max_per_minute": 0,
+            },
+        )
+        if entering:
+            t["requests"] += 1
+            t["busy"] -= now
+            recent = t["recent"]
+            recent.append(now)
+            while recent[0] <= now - 60.0:
+                recent.popleft()
+            t["max_per_minute"] = max(t["max_per_minute"], len(recent))
+        else:
+            t["busy"] += now
+            t["last"] = now
+
+    def traffic(self) -> dict:
+        with self._lock:
+            out = {}
+            for realm, t in self._traffic.items():
+                span = max(t["last"] - t["first"], 1e-9)
+                busy = t["busy"] + self._in_flight[realm] * time.monotonic()
+                out[realm] = {
+                    "requests": t["requests"],
+                    "mean_in_flight": round(busy / span, 2),
+                    "max_per_minute": t["max_per_minute"],
+                }
+            return out
 
     def enter(self, realm: str, enforce: bool) -> bool:
         """Register a request; False means "answer 429". Always pair with ``leave``."""
         now = time.monotonic()
         with self._lock:
+            self._observe(realm, now, entering=True)
             self._in_flight[realm] += 1
             current = self._in_flight[realm]
             self.max_seen[realm] = max(self.max_seen[realm], current)
@@ -201,10 +241,12 @@ class Throttle:
     def leave(self, realm: str) -> None:
         with self._lock:
             self._in_flight[realm] -= 1
+            self._observe(realm, time.monotonic(), entering=False)
 
     def reset_stats(self) -> None:
         with self._lock:
             self.max_seen.clear()
+            self._traffic.clear()
 
     def reset_windows(self) -> None:
         with self._lock:

@@ -360,6 +360,7 @@ class SandboxState:
                 "api_requests": {r: dict(v) for r, v in self._api.items()},
                 "token_requests": dict(self._token),
                 "max_in_flight": dict(self.throttle.max_seen),
+                "traffic": self.throttle.traffic(),
             }
 
     def reset_stats(self) -> None:

@@ -19,11 +19,17 @@ answer) minus a settling lag, never the worker's clock:
 
 from __future__ import annotations
 
+import itertools
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+from django.db import connection
 
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.qbo.client import QBOClient, QueryPage
@@ -56,11 +62,11 @@ class EntitySyncResult:
     deleted: int = 0
     requests: int = 0
     cursor: str = ""
-    path: str = "query"
+    path: str = "query"  # how changes were read: query, cdc, or reconcile (a full re-read)
     # Where the time went: HTTP + JSON decoding, validation/mapping, database writes.
     http_s: float = 0.0
     map_s: float = 0.0
-    db_s: float = 0.0  # how changes were read: query, cdc, or reconcile (a full re-read)
+    db_s: float = 0.0
 
     def add(self, page: PageResult, fetched: int) -> None:
         self.fetched += fetched
@@ -84,6 +90,30 @@ def read_cursor(state: SyncState) -> datetime | None:
         ) from None
 
 
+@dataclass
+class Fetched:
+    """One page read inside a window, with how far the window is now read.
+
+    ``progress``: every record of the window stamped before it has been fetched (the
+    cursor may name it); None when the window is exhausted.
+    """
+
+    page: QueryPage
+    prepared: list
+    skipped: int
+    progress: datetime | None
+    newest: datetime | None
+
+
+@dataclass(frozen=True)
+class Window:
+    """``lo <= LastUpdatedTime < hi`` (or ``<= hi`` when ``hi_inclusive``)."""
+
+    lo: datetime | None
+    hi: datetime | None
+    hi_inclusive: bool
+
+
 class EntitySync:
     """One run of the algorithm above; ``run()`` returns counts, raises on failure."""
 
@@ -97,6 +127,7 @@ class EntitySync:
         settle_seconds: float,
         full: bool = False,
         reconcile: bool = False,
+        concurrency: int = 1,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> None:
@@ -107,21 +138,32 @@ class EntitySync:
         self.page_size = page_size
         self.settle = timedelta(seconds=settle_seconds)
         self.full = full or reconcile
+        self.concurrency = max(1, concurrency)
         # Reconcile: read everything, remember every Id QBO returned, then soft-delete the
         # local rows it no longer has (after asking for them by Id once more).
         self.seen_ids: set[str] | None = set() if reconcile else None
         # A reconcile vouches for deletes only when it ends: its pages must not move the
-        # cursor, or a crash before the end lets the next CDC skip older deletes.
+        # cursor, or a crash before the end lets the next CDC skip older deletes. (Not
+        # needed when no local row exists yet: see run().)
+        self.hold_cursor = reconcile
         self.held_cursor: datetime | None = None
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
         self.result = EntitySyncResult(entity=spec.name)
         self.hi: datetime | None = None
         self.total: int | None = None
+        self._stats = threading.Lock()
+        self._abort = threading.Event()  # set when the writer gives up: fetchers stop
 
     # --- queries ---------------------------------------------------------------------
 
-    def _where(self, lo: datetime | None, inclusive: bool, hi: datetime | None) -> str:
+    def _where(
+        self,
+        lo: datetime | None,
+        inclusive: bool,
+        hi: datetime | None,
+        hi_inclusive: bool = True,
+    ) -> str:
         conditions = []
         if self.spec.has_active:
             conditions.append("Active IN (true, false)")  # QBO hides inactive by default
@@ -129,21 +171,24 @@ class EntitySync:
             op = ">=" if inclusive else ">"
             conditions.append(f"Metadata.LastUpdatedTime {op} '{format_qbo_datetime(lo)}'")
         if hi is not None:
-            conditions.append(f"Metadata.LastUpdatedTime <= '{format_qbo_datetime(hi)}'")
+            op = "<=" if hi_inclusive else "<"
+            conditions.append(f"Metadata.LastUpdatedTime {op} '{format_qbo_datetime(hi)}'")
         return " AND ".join(conditions)
 
-    def _select(self, where: str, start: int) -> QueryPage:
+    def _select(self, where: str, start: int, size: int | None = None) -> QueryPage:
         self._check_stop()
         statement = f"SELECT * FROM {self.spec.name}"
         if where:
             statement += f" WHERE {where}"
         statement += (
-            f" ORDERBY Metadata.LastUpdatedTime STARTPOSITION {start} MAXRESULTS {self.page_size}"
+            f" ORDERBY Metadata.LastUpdatedTime STARTPOSITION {start} "
+            f"MAXRESULTS {size or self.page_size}"
         )
         clock = time.perf_counter()
         page = self.client.query(self.spec.name, statement)
-        self.result.http_s += time.perf_counter() - clock
-        self.result.requests += 1
+        with self._stats:
+            self.result.http_s += time.perf_counter() - clock
+            self.result.requests += 1
         self._learn_hi(page)
         return page
 
@@ -151,8 +196,9 @@ class EntitySync:
         self._check_stop()
         clock = time.perf_counter()
         page = self.client.count(self.spec.name, where)
-        self.result.http_s += time.perf_counter() - clock
-        self.result.requests += 1
+        with self._stats:
+            self.result.http_s += time.perf_counter() - clock
+            self.result.requests += 1
         self._learn_hi(page)
         return page.total_count or 0
 
@@ -161,15 +207,24 @@ class EntitySync:
             self.hi = page.server_time.replace(microsecond=0) - self.settle
 
     def _check_stop(self) -> None:
-        if self.should_stop():
+        if self.should_stop() or self._abort.is_set():
             raise SyncInterrupted(f"stopped while syncing {self.spec.name}")
 
-    # --- writing ---------------------------------------------------------------------
+    def _fetch(self, where: str, start: int) -> tuple[QueryPage, list, int]:
+        """One page, validated once: (page, prepared records, skipped count)."""
+        page = self._select(where, start)
+        clock = time.perf_counter()
+        prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
+        with self._stats:
+            self.result.map_s += time.perf_counter() - clock
+        return page, prepared, skipped
+
+    # --- writing (always on the calling thread, which owns the DB connection) ----------
 
     def _store(
         self, page: QueryPage, prepared: list, skipped: int, cursor: datetime | None
     ) -> None:
-        if self.seen_ids is not None and cursor is not None:
+        if self.hold_cursor and cursor is not None:
             self.held_cursor, cursor = cursor, None
         clock = time.perf_counter()
         outcome = write_page(
@@ -186,13 +241,60 @@ class EntitySync:
         if self.progress is not None:
             self.progress(self.spec.name, self.result.fetched, self.total)
 
-    def _fetch(self, where: str, start: int) -> tuple[QueryPage, list, int]:
-        """One page, validated once: (page, prepared records, skipped count)."""
-        page = self._select(where, start)
-        clock = time.perf_counter()
-        prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
-        self.result.map_s += time.perf_counter() - clock
-        return page, prepared, skipped
+    # --- reading one window (any thread) -----------------------------------------------
+
+    def _pages(self, window: Window | None) -> Iterator[Fetched]:
+        """Keyset-page a window. ``None``: from the cursor up to QBO's settled clock,
+        which is learnt from the first answer."""
+        lo = window.lo if window else read_cursor(self.state) if not self.full else None
+        inclusive = True
+        while True:
+            hi, hi_inclusive = (window.hi, window.hi_inclusive) if window else (self.hi, True)
+            page, prepared, skipped = self._fetch(self._where(lo, inclusive, hi, hi_inclusive), 1)
+            newest = max((r.updated_at for r in prepared), default=None)
+            if len(page.records) < self.page_size:
+                yield Fetched(page, prepared, skipped, None, newest)
+                return
+            if newest is None:
+                raise CursorError(
+                    f"a full page of {self.spec.name} had no readable LastUpdatedTime; "
+                    "cannot page past it safely"
+                )
+            if window is None and self.hi is not None and newest > self.hi:
+                # Ordered ascending: everything up to hi is in this page.
+                yield Fetched(page, prepared, skipped, None, newest)
+                return
+            if lo is None or newest > lo:
+                yield Fetched(page, prepared, skipped, newest, newest)
+                lo, inclusive = newest, True
+                continue
+            # A whole page shares the second `lo`: read that second by offset.
+            yield Fetched(page, prepared, skipped, lo, newest)
+            yield from self._drain_second(lo)
+            inclusive = False
+
+    def _drain_second(self, second: datetime) -> Iterator[Fetched]:
+        where = self._where(second, True, second)
+        while True:
+            before = self._count(where)
+            start = 1
+            while True:
+                page, prepared, skipped = self._fetch(where, start)
+                yield Fetched(page, prepared, skipped, second, second)
+                if len(page.records) < self.page_size:
+                    break
+                start += len(page.records)
+            after = self._count(where)
+            if after == before:
+                return
+            logger.info(
+                "realm %s: %s rows stamped %s changed during the pass (%d -> %d); re-reading",
+                self.realm_id,
+                self.spec.name,
+                format_qbo_datetime(second),
+                before,
+                after,
+            )
 
     # --- the algorithm -----------------------------------------------------------------
 
@@ -202,30 +304,22 @@ class EntitySync:
         if lo is None:
             # Backfill: one COUNT(*) gives the progress total and QBO's clock.
             self.total = self._count(self._where(None, True, None))
-        inclusive = True
-        while True:
-            page, prepared, skipped = self._fetch(self._where(lo, inclusive, self.hi), 1)
-            newest = max((r.updated_at for r in prepared), default=None)
-            if len(page.records) < self.page_size:
-                self._store(page, prepared, skipped, self._final_cursor(lo, newest))
-                break
-            if newest is None:
-                raise CursorError(
-                    f"a full page of {self.spec.name} had no readable LastUpdatedTime; "
-                    "cannot page past it safely"
-                )
-            if self.hi is not None and newest > self.hi:
-                # Ordered ascending: everything up to hi is in this page.
-                self._store(page, prepared, skipped, self._final_cursor(lo, self.hi))
-                break
-            if lo is None or newest > lo:
-                self._store(page, prepared, skipped, newest)
-                lo, inclusive = newest, True
-                continue
-            # A whole page shares the second `lo`: read that second by offset.
-            self._store(page, prepared, skipped, lo)
-            self._drain_second(lo)
-            inclusive = False
+            if self.hold_cursor and not self._has_local_rows():
+                # Nothing stored yet, so nothing this read could prove deleted: a delete
+                # of a row stored during this read happens after it started, after every
+                # cursor it writes, and CDC from that cursor sees it. Progress can be kept.
+                self.hold_cursor = False
+        windows = self._plan_windows(lo)
+        if len(windows) > 1:
+            self._run_parallel(windows, lo)
+        else:
+            for item in self._pages(None):
+                cursor = item.progress
+                if cursor is None:  # window exhausted: up to QBO's settled clock
+                    cursor = self._final_cursor(
+                        None if self.full else read_cursor(self.state), item.newest
+                    )
+                self._store(item.page, item.prepared, item.skipped, cursor)
         if self.seen_ids is not None:
             self._reconcile()
         self.result.cursor = self.state.cursor
@@ -244,6 +338,7 @@ class EntitySync:
                 "realm_id": self.realm_id,
                 "entity": self.spec.name,
                 "records": self.result.fetched,
+                "written": self.result.written,
                 "duration_s": round(time.monotonic() - started, 3),
                 "http_s": round(self.result.http_s, 3),
                 "map_s": round(self.result.map_s, 3),
@@ -253,6 +348,122 @@ class EntitySync:
             },
         )
         return self.result
+
+    def _has_local_rows(self) -> bool:
+        return self.spec.model.objects.filter(realm_id=self.realm_id).exists()
+
+    # --- concurrent reading of a large backfill ------------------------------------------
+
+    def _plan_windows(self, lo: datetime | None) -> list[Window]:
+        """Split a backfill into disjoint LastUpdatedTime ranges of similar size.
+
+        Boundaries are the timestamps found at evenly spaced positions (one 1-row probe
+        each); a boundary inside a crowded second keeps that second whole in one window.
+        Small reads, incremental reads and ``concurrency=1`` stay one window.
+        """
+        single = [Window(lo, self.hi, True)]
+        if self.concurrency < 2 or self.total is None or self.hi is None:
+            return single
+        if self.total <= 2 * self.page_size:
+            return single
+        parts = min(self.concurrency, -(-self.total // self.page_size))
+        where = self._where(lo, True, self.hi)
+        positions = [1 + (self.total * n) // parts for n in range(1, parts)]
+        with ThreadPoolExecutor(max_workers=len(positions)) as pool:
+            probes = list(pool.map(lambda p: self._probe(where, p), positions))
+        bounds = sorted({t for t in probes if t is not None and (lo is None or t > lo)})
+        if not bounds:
+            return single
+        edges = [lo, *bounds, self.hi]
+        windows = [Window(a, b, False) for a, b in itertools.pairwise(edges)]
+        windows.append(Window(edges[-2], self.hi, True))
+        return windows
+
+    def _probe(self, where: str, position: int) -> datetime | None:
+        try:
+            page = self._select(where, position, size=1)
+            prepared, _ = prepare_page(self.spec, self.realm_id, page.records)
+            return prepared[0].updated_at if prepared else None
+        finally:
+            connection.close()
+
+    def _run_parallel(self, windows: list[Window], lo: datetime | None) -> None:
+        """Fetch every window on its own thread; write here, in arrival order.
+
+        The cursor moves only over the contiguous, fully written prefix of windows: the
+        first unfinished window's progress. A crash therefore loses nothing; it re-reads
+        what later windows had fetched (idempotent upserts, unchanged rows not rewritten).
+        Pages wait in a bounded queue, so memory holds a few pages whatever the size.
+        """
+        done = object()
+        pages: queue.Queue = queue.Queue(maxsize=2 * len(windows))
+        abort = self._abort
+
+        def put(item) -> None:
+            while not abort.is_set():
+                try:
+                    pages.put(item, timeout=0.2)
+                    return
+                except queue.Full:
+                    continue
+
+        def fetch(index: int, window: Window) -> None:
+            try:
+                for item in self._pages(window):
+                    if abort.is_set():
+                        return
+                    put((index, item))
+                put((index, done))
+            except BaseException as exc:  # handed to the writer, which re-raises it
+                put((index, exc))
+            finally:
+                connection.close()
+
+        progress: list[datetime | None] = [w.lo for w in windows]
+        finished = [False] * len(windows)
+        written_cursor = read_cursor(self.state) if not self.full else None
+        with ThreadPoolExecutor(max_workers=len(windows)) as pool:
+            for index, window in enumerate(windows):
+                pool.submit(fetch, index, window)
+            try:
+                while not all(finished):
+                    index, item = pages.get()
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item is done:
+                        finished[index] = True
+                        item = None
+                    elif item.progress is not None:
+                        progress[index] = item.progress
+                    cursor = self._prefix_cursor(windows, progress, finished, lo)
+                    advanced = cursor is not None and cursor != written_cursor
+                    if item is None and not advanced:
+                        continue
+                    if item is None:
+                        self._store(QueryPage(self.spec.name, [], None), [], 0, cursor)
+                    else:
+                        self._store(
+                            item.page, item.prepared, item.skipped, cursor if advanced else None
+                        )
+                    if advanced:
+                        written_cursor = cursor
+            except BaseException:
+                abort.set()  # fetchers stop before their next request
+                raise
+
+    def _prefix_cursor(
+        self,
+        windows: list[Window],
+        progress: list[datetime | None],
+        finished: list[bool],
+        lo: datetime | None,
+    ) -> datetime | None:
+        cursor = None
+        for index, window in enumerate(windows):
+            if not finished[index]:
+                return progress[index] if progress[index] is not None else cursor
+            cursor = window.hi
+        return self._final_cursor(lo, self.hi)
 
     def _reconcile(self) -> None:
         """Soft-delete local live rows that a complete read of QBO did not return.
@@ -309,26 +520,3 @@ class EntitySync:
         """Where the cursor may go once the window is exhausted: QBO's settled time."""
         candidates = [t for t in (lo, self.hi if self.hi is not None else newest) if t]
         return max(candidates) if candidates else None
-
-    def _drain_second(self, second: datetime) -> None:
-        where = self._where(second, True, second)
-        while True:
-            before = self._count(where)
-            start = 1
-            while True:
-                page, prepared, skipped = self._fetch(where, start)
-                self._store(page, prepared, skipped, second)
-                if len(page.records) < self.page_size:
-                    break
-                start += len(page.records)
-            after = self._count(where)
-            if after == before:
-                return
-            logger.info(
-                "realm %s: %s rows stamped %s changed during the pass (%d -> %d); re-reading",
-                self.realm_id,
-                self.spec.name,
-                format_qbo_datetime(second),
-                before,
-                after,
-            )

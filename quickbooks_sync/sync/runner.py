@@ -184,6 +184,7 @@ def sync_entity(
             settle_seconds=settings.QB_SETTLE_SECONDS,
             full=full,
             reconcile=reconcile,
+            concurrency=settings.QB_FETCH_CONCURRENCY,
             progress=progress,
             should_stop=should_stop,
         ).run()
