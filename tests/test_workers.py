@@ -264,3 +264,71 @@ def test_three_workers_fifty_realms_kill_one_and_the_others_finish(tmp_path, set
                 assert start >= end, f"realm {realm_id} synced by two workers at once: {spans}"
         used = {w for spans in intervals.values() for *_, w in spans}
         assert used == {"w0", "w1", "w2"}
+
+
+def test_loop_worker_stops_cleanly_on_sigterm(tmp_path):
+    """`runsync --loop` finishes or rolls back the page in hand and exits 0 on SIGTERM."""
+    from cryptography.fernet import Fernet
+
+    from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig, SandboxServer
+
+    config = SandboxConfig(seed=4, customers=50, invoices=3000, latency=0.02)
+    with SandboxServer(config) as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DATABASE"))}
+        env.update(
+            DATABASE_URL=f"sqlite:///{tmp_path / 'loop.db'}",
+            QBO_SYNC_ENV_FILE="/nonexistent",
+            QB_API_BASE_URL=server.url,
+            QB_OAUTH_TOKEN_URL=server.token_url,
+            QB_CLIENT_ID=config.client_id,
+            QB_CLIENT_SECRET=config.client_secret,
+            QB_TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+            QB_MAX_RESULTS="100",
+            SYNC_POLL_SECONDS="0.1",
+        )
+
+        def manage(*args):
+            return subprocess.run(
+                [sys.executable, "manage.py", *args],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=True,
+            )
+
+        manage("migrate", "-v", "0")
+        manage(
+            "bootstrap_tokens",
+            "--code",
+            server.state.issue_authorization_code(DEFAULT_REALM),
+            "--realm-id",
+            DEFAULT_REALM,
+        )
+        worker = subprocess.Popen(
+            [sys.executable, "manage.py", "runsync", "--loop", "--no-progress"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(2.5)  # mid-backfill
+        worker.send_signal(signal.SIGTERM)
+        out, err = worker.communicate(timeout=30)
+        assert worker.returncode == 0, err[-2000:]
+        assert "Worker stopped." in out
+        assert "Traceback" not in err
+        verify = subprocess.run(
+            [sys.executable, "manage.py", "runsync", "--once", "--no-progress"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert verify.returncode == 0, verify.stderr[-2000:]
+        check = manage("verifysync", "--ids")
+        assert check.stdout.count("OK") == 2
