@@ -108,8 +108,8 @@ class DatabaseTokenProvider:
             self._oauth = oauth_client_from_settings()
         return self._oauth
 
-    def _load(self) -> Token:
-        token = Token.objects.filter(realm_id=self.realm_id).first()
+    def _usable(self, token: Token | None) -> Token:
+        """The token, or the reason this realm cannot call QBO until someone reconnects."""
         if token is None:
             raise ReauthorizationRequired(
                 f"no tokens stored for realm {self.realm_id}: {REAUTH_HINT}"
@@ -120,6 +120,9 @@ class DatabaseTokenProvider:
                 f"{REAUTH_HINT}"
             )
         return token
+
+    def _load(self) -> Token:
+        return self._usable(Token.objects.filter(realm_id=self.realm_id).first())
 
     def access_token(self) -> str:
         with self._lock:
@@ -143,16 +146,9 @@ class DatabaseTokenProvider:
         self._cached = None
         refused: ReauthorizationRequired | None = None
         with transaction.atomic():
-            token = Token.objects.select_for_update().filter(realm_id=self.realm_id).first()
-            if token is None:
-                raise ReauthorizationRequired(
-                    f"no tokens stored for realm {self.realm_id}: {REAUTH_HINT}"
-                )
-            if token.needs_reauth:
-                raise ReauthorizationRequired(
-                    f"realm {self.realm_id} needs re-authorisation ({token.reauth_reason}): "
-                    f"{REAUTH_HINT}"
-                )
+            token = self._usable(
+                Token.objects.select_for_update().filter(realm_id=self.realm_id).first()
+            )
             current = token.access_token
             if current != stale and not token.is_expired(self.margin):
                 # Another process (or thread) refreshed while we waited for the lock.
