@@ -44,3 +44,26 @@ def make_token(db):
         return token
 
     return make
+
+
+@pytest.fixture
+def sandbox_config():
+    """Override in a module to shape the sandbox world of its tests."""
+    from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig
+
+    return SandboxConfig(seed=7, customers=60, invoices=240, realms=(DEFAULT_REALM,))
+
+
+@pytest.fixture
+def sandbox(settings, sandbox_config):
+    """The bundled QBO sandbox on a free port, with every QB_* URL pointed at it."""
+    from quickbooks_sync.sandbox import SandboxServer
+
+    with SandboxServer(sandbox_config) as server:
+        settings.QB_API_BASE_URL = server.url
+        settings.QB_OAUTH_TOKEN_URL = server.token_url
+        settings.QB_AUTHORIZE_URL = server.authorize_url
+        settings.QB_OAUTH_REVOKE_URL = server.revoke_url
+        settings.QB_CLIENT_ID = sandbox_config.client_id
+        settings.QB_CLIENT_SECRET = sandbox_config.client_secret
+        yield server

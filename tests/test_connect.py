@@ -8,22 +8,14 @@ import pytest
 import requests
 
 from quickbooks_sync.models import Company, Token
-from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig, SandboxServer
+from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def sandbox(settings):
-    config = SandboxConfig(seed=3, customers=5, invoices=10)
-    with SandboxServer(config) as server:
-        settings.QB_API_BASE_URL = server.url
-        settings.QB_OAUTH_TOKEN_URL = server.token_url
-        settings.QB_AUTHORIZE_URL = server.authorize_url
-        settings.QB_OAUTH_REVOKE_URL = server.revoke_url
-        settings.QB_CLIENT_ID = config.client_id
-        settings.QB_CLIENT_SECRET = config.client_secret
-        yield server
+def sandbox_config():
+    return SandboxConfig(seed=3, customers=5, invoices=10)
 
 
 def start(admin_client) -> tuple[str, str]:

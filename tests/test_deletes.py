@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from quickbooks_sync.models import Customer, Invoice, SyncState
-from tests.test_e2e import REALM, assert_equal_to_truth, bootstrap, sandbox  # noqa: F401
+from tests.test_e2e import REALM, _small_pages, assert_equal_to_truth, bootstrap  # noqa: F401
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +18,7 @@ def sync():
 
 
 @pytest.fixture
-def synced(sandbox):  # noqa: F811
+def synced(sandbox):
     bootstrap(sandbox)
     sync()
     sandbox.state.clock.advance(seconds=60)
@@ -69,7 +69,7 @@ def test_merged_customer_is_no_longer_live(synced):
     assert_equal_to_truth(synced)
 
 
-def test_more_changes_than_one_cdc_answer_holds_all_arrive_deletes_included(sandbox):  # noqa: F811
+def test_more_changes_than_one_cdc_answer_holds_all_arrive_deletes_included(sandbox):
     sandbox.state.seed(REALM, customers=0, invoices=1600, seed=3)
     bootstrap(sandbox)
     sync()
