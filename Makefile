@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 
-.PHONY: install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers
+.PHONY: install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers reliability
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ chromium:
 ## Run the bundled QuickBooks sandbox in the foreground (Ctrl-C stops it).
 sandbox: install
 	$(PY) manage.py qbo_sandbox --port 8765
+
+## Reliability suite, full configuration (20k-record crash runs, fault storms, token races,
+## secrets canary) on SQLite and PostgreSQL; prints scenario/runs/records/lost/duplicated.
+reliability: install postgres
+	PG_URL=$(PG_URL) $(PY) scripts/reliability.py
 
 clean:
 	rm -rf $(VENV) *.egg-info demo.db

@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from django.db import connection
-from django.db.models import Max
 from django.http import JsonResponse
-from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
+from quickbooks_sync import selectors
 from quickbooks_sync.models import SyncState
 
 
 @never_cache
 def healthz(request):
-    """For process managers: 200 when the database answers, with the last success age."""
+    """For process managers and monitors; the verdict comes from ``selectors.overall_health``.
+
+    HTTP 200 whenever the database answers, 503 only when it does not. Decision: a process
+    manager restarts what answers non-200, and restarting the web process cures neither a
+    failing sync (bad tokens, QBO down) nor a stale one (no worker running); so those are
+    reported in the body (``status``: healthy / failing / stale, with counts) for a monitor
+    to alert on, like ``manage.py syncstatus``'s exit code. The endpoint is public, so it
+    names no realm and quotes no error: ``syncstatus`` and the admin give the details.
+    """
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
-        last = SyncState.objects.aggregate(last=Max("last_sync_success"))["last"]
+        rows = selectors.sync_status_rows()
     except Exception:
-        return JsonResponse({"database": "unreachable"}, status=503)
-    age = (timezone.now() - last).total_seconds() if last else None
-    failing = SyncState.objects.filter(status=SyncState.Status.FAILURE).count()
+        return JsonResponse({"database": "unreachable", "status": "unreachable"}, status=503)
+    health = selectors.overall_health(rows=rows)
+    ages = [row.age_seconds for row in rows if row.age_seconds is not None]
     return JsonResponse(
-        {"database": "ok", "last_success_age_seconds": age, "failing_syncs": failing}
+        {
+            "database": "ok",
+            "status": health.status,
+            "last_success_age_seconds": min(ages) if ages else None,
+            "failing_syncs": sum(row.status == SyncState.Status.FAILURE for row in rows),
+            "stale_syncs": sum(row.health == selectors.STALE for row in rows),
+            "realms": len({row.realm_id for row in rows}),
+        }
     )
