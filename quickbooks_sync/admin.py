@@ -32,6 +32,7 @@ from quickbooks_sync.models import (
     Token,
     WebhookDelivery,
 )
+from quickbooks_sync.qbo.errors import QBOError
 
 admin.site.site_header = "QuickBooks sync"
 admin.site.site_title = "QuickBooks sync"
@@ -365,7 +366,7 @@ class CompanyAdmin(SyncNowMixin, ReadOnlyAdmin, StyledAdmin):
     )
     list_filter = ("status", "environment")
     search_fields = ("name", "=realm_id")
-    actions = ("sync_now",)
+    actions = ("sync_now", "disconnect")
     exclude = ("lease_owner", "lease_expires_at")
     readonly_fields = ("lease",)
 
@@ -386,6 +387,20 @@ class CompanyAdmin(SyncNowMixin, ReadOnlyAdmin, StyledAdmin):
     @admin.action(description="Sync now (mark due)", permissions=["sync_now"])
     def sync_now(self, request, queryset):
         _sync_now(self, request, queryset.values_list("realm_id", flat=True))
+
+    @admin.action(description="Disconnect (revoke tokens at Intuit)", permissions=["sync_now"])
+    def disconnect(self, request, queryset):
+        for realm_id in queryset.values_list("realm_id", flat=True):
+            try:
+                services.company_disconnect(realm_id=realm_id)
+            except QBOError as exc:
+                self.message_user(
+                    request,
+                    f"{realm_id}: Intuit did not confirm ({exc}); unchanged.",
+                    messages.ERROR,
+                )
+            else:
+                self.message_user(request, f"{realm_id}: disconnected.", messages.SUCCESS)
 
 
 @admin.register(Token)

@@ -18,16 +18,16 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
-from quickbooks_sync.models import Company, Token
+from quickbooks_sync.models import Company
 from quickbooks_sync.qbo.errors import QBOError
+from quickbooks_sync.services import company_disconnect
 from quickbooks_sync.sync.runner import company_refresh_name
-from quickbooks_sync.tokens import oauth_client_from_settings, token_bootstrap
+from quickbooks_sync.tokens import token_bootstrap
 
 logger = logging.getLogger("quickbooks_sync.connect")
 
@@ -101,22 +101,10 @@ def callback_view(request: HttpRequest) -> HttpResponse:
 @require_POST
 def disconnect_view(request: HttpRequest, realm_id: str) -> HttpResponse:
     company = get_object_or_404(Company, realm_id=realm_id)
-    token = Token.objects.filter(realm_id=realm_id).first()
-    if token is not None:
-        try:
-            oauth_client_from_settings().revoke(
-                token.refresh_token, revoke_url=settings.QB_OAUTH_REVOKE_URL
-            )
-        except QBOError as exc:
-            messages.error(request, f"Intuit did not confirm the revoke ({exc}); nothing changed.")
-            return redirect(_company_page(company))
-    with transaction.atomic():
-        Token.objects.filter(realm_id=realm_id).delete()
-        Company.objects.filter(pk=company.pk).update(
-            status=Company.Status.DISCONNECTED,
-            next_sync_due_at=None,
-            lease_owner="",
-            lease_expires_at=None,
-        )
+    try:
+        company_disconnect(realm_id=realm_id)
+    except QBOError as exc:
+        messages.error(request, f"Intuit did not confirm the revoke ({exc}); nothing changed.")
+        return redirect(_company_page(company))
     messages.success(request, f"Disconnected {company}; its synced data stays for reference.")
     return redirect(_company_page(company))

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from quickbooks_sync.models import Company
+from quickbooks_sync.models import Company, Token
 
 logger = logging.getLogger("quickbooks_sync.admin")
 
@@ -24,4 +25,32 @@ def company_mark_due(*, realm_id: str) -> Company:
     company.next_sync_due_at = timezone.now()
     company.save(update_fields=["next_sync_due_at", "updated_at"])
     logger.info("realm %s marked due for sync%s", realm_id, " (company created)" if created else "")
+    return company
+
+
+def company_disconnect(*, realm_id: str) -> Company:
+    """Revoke the realm's refresh token at Intuit, then forget the tokens and stop syncing.
+
+    Intuit first: if it does not confirm (``QBOError``), nothing changes here, so we never
+    believe a company is disconnected while the app is still authorised for it. Synced
+    rows stay for reference.
+    """
+    from quickbooks_sync.tokens import oauth_client_from_settings
+
+    company = Company.objects.get(realm_id=realm_id)
+    token = Token.objects.filter(realm_id=realm_id).first()
+    if token is not None:
+        oauth_client_from_settings().revoke(
+            token.refresh_token, revoke_url=settings.QB_OAUTH_REVOKE_URL
+        )
+    with transaction.atomic():
+        Token.objects.filter(realm_id=realm_id).delete()
+        Company.objects.filter(pk=company.pk).update(
+            status=Company.Status.DISCONNECTED,
+            next_sync_due_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+        )
+    logger.info("realm %s disconnected (tokens revoked at Intuit)", realm_id)
+    company.refresh_from_db()
     return company

@@ -92,3 +92,25 @@ def test_disconnect_revokes_at_intuit_and_stops_syncing(admin_client, sandbox):
 
 def test_disconnect_needs_post(admin_client, sandbox):
     assert admin_client.get(f"/quickbooks/disconnect/{DEFAULT_REALM}/").status_code == 405
+
+
+def test_disconnect_from_the_admin_action(admin_client, sandbox):
+    location, _ = start(admin_client)
+    admin_client.get(consent(location))
+    company = Company.objects.get(realm_id=DEFAULT_REALM)
+    response = admin_client.post(
+        "/admin/quickbooks_sync/company/",
+        {"action": "disconnect", "_selected_action": [company.pk]},
+    )
+    assert response.status_code == 302
+    assert Company.objects.get(realm_id=DEFAULT_REALM).status == "disconnected"
+    assert not Token.objects.exists()
+
+
+def test_failed_revoke_changes_nothing(admin_client, sandbox, settings):
+    location, _ = start(admin_client)
+    admin_client.get(consent(location))
+    settings.QB_OAUTH_REVOKE_URL = f"{sandbox.url}/no-such-endpoint"
+    admin_client.post(f"/quickbooks/disconnect/{DEFAULT_REALM}/")
+    assert Company.objects.get(realm_id=DEFAULT_REALM).status == "connected"
+    assert Token.objects.exists()
