@@ -15,6 +15,11 @@ answer) minus a settling lag, never the worker's clock:
   second and shifted the rest), the pass is repeated. Then reading resumes at ``> t``.
 * The cursor is saved with every page, in the page's transaction, and only ever names a
   timestamp up to which every record is stored. A crash re-reads at most one page.
+* A large backfill is read as several disjoint windows at once (``_run_parallel``); the
+  cursor then covers only the contiguous written prefix, so a crash re-reads what later
+  windows had fetched, never less.
+* A reconcile over existing rows holds the cursor until its delete check is done: a
+  cursor moved mid-way would let the next CDC start after deletes nobody checked.
 """
 
 from __future__ import annotations
