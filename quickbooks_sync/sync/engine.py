@@ -152,6 +152,7 @@ class EntitySync:
         # needed when no local row exists yet: see run().)
         self.hold_cursor = reconcile
         self.held_cursor: datetime | None = None
+        self.verify_empty = False  # a reconcile that started with no local rows
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
         self.result = EntitySyncResult(entity=spec.name)
@@ -309,11 +310,14 @@ class EntitySync:
         if lo is None:
             # Backfill: one COUNT(*) gives the progress total and QBO's clock.
             self.total = self._count(self._where(None, True, None))
-            if self.hold_cursor and not self._has_local_rows():
+            if self.seen_ids is not None and not self._has_local_rows():
                 # Nothing stored yet, so nothing this read could prove deleted: a delete
                 # of a row stored during this read happens after it started, after every
-                # cursor it writes, and CDC from that cursor sees it. Progress can be kept.
+                # cursor it writes, and CDC from that cursor sees it. So progress is kept
+                # page by page and no Id set is collected (flat memory on big backfills).
                 self.hold_cursor = False
+                self.seen_ids = None
+                self.verify_empty = True
         windows = self._plan_windows(lo)
         if len(windows) > 1:
             self._run_parallel(windows, lo)
@@ -327,6 +331,16 @@ class EntitySync:
                 self._store(item.page, item.prepared, item.skipped, cursor)
         if self.seen_ids is not None:
             self._reconcile()
+        elif self.verify_empty:
+            self.result.path = "reconcile"
+            write_page(
+                self.spec,
+                self.realm_id,
+                [],
+                state=self.state,
+                cursor=None,
+                deletes_verified=(self.hi or datetime.now(UTC), "reconcile"),
+            )
         self.result.cursor = self.state.cursor
         logger.info(
             "realm %s: %s synced: %d fetched, %d written, %d unchanged, %d skipped, "
@@ -401,7 +415,7 @@ class EntitySync:
         Pages wait in a bounded queue, so memory holds a few pages whatever the size.
         """
         done = object()
-        pages: queue.Queue = queue.Queue(maxsize=2 * len(windows))
+        pages: queue.Queue = queue.Queue(maxsize=len(windows))
         abort = self._abort
 
         def put(item) -> None:

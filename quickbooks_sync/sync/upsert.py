@@ -56,7 +56,9 @@ def _adapter(field: models.Field) -> Callable[[Any], Any] | None:
     """The backend's own value adapter for the field type (None: pass the value as is)."""
     ops = connection.ops
     if isinstance(field, models.JSONField):
-        return dump_json
+        # Callers may pass JSON text they already serialised (the writer does, once per
+        # record); anything else is serialised here.
+        return lambda value: value if isinstance(value, str) else dump_json(value)
     if isinstance(field, models.DateTimeField):
         return _remember_last(_none_safe(ops.adapt_datetimefield_value))
     if isinstance(field, models.DateField):

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.registry import EntitySpec, MalformedRecord
-from quickbooks_sync.sync.upsert import stored_versions, token_number, upsert_rows
+from quickbooks_sync.sync.upsert import dump_json, stored_versions, token_number, upsert_rows
 from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
 
 logger = logging.getLogger("quickbooks_sync.sync")
@@ -43,7 +43,7 @@ class PreparedRecord:
     qb_id: str
     sync_token: str
     updated_at: datetime
-    raw: dict
+    raw_json: str  # the QBO object as JSON text, ready for the raw_data column
     fields: dict
 
     @property
@@ -80,7 +80,24 @@ def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
     if isinstance(sync_token, bool) or not isinstance(sync_token, str | int):
         raise MalformedRecord("missing SyncToken")
     sync_token = str(sync_token)[:32]
-    return PreparedRecord(qb_id, sync_token, updated_at, raw, spec.to_fields(raw))
+    fields = spec.to_fields(raw)
+    raw_json = dump_json(raw)  # serialised once, here, and stored as is
+    if "\\u0000" in raw_json and _has_nul(raw):
+        # Valid JSON, but PostgreSQL cannot store NUL in text or jsonb; skip it everywhere
+        # rather than fail the whole page (and every later cycle) on one record.
+        raise MalformedRecord("contains a NUL character (\\u0000), which cannot be stored")
+    return PreparedRecord(qb_id, sync_token, updated_at, raw_json, fields)
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a NUL character hides in any key or string (the rare, slow path)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def prepare_page(
@@ -147,7 +164,7 @@ def write_page(
                     record.qb_id,
                     record.sync_token,
                     record.updated_at,
-                    record.raw,
+                    record.raw_json,
                     now,
                     now,
                     None,
