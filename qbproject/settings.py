@@ -157,6 +157,9 @@ QB_THROTTLE_BACKOFF_SECONDS = float_setting(
 QB_RETRY_BACKOFF_SECONDS = float_setting("QB_RETRY_BACKOFF_SECONDS", 1.0, minimum=0, maximum=600)
 QB_REQUESTS_PER_MINUTE = int_setting("QB_REQUESTS_PER_MINUTE", 480, minimum=1, maximum=100000)
 QB_MAX_IN_FLIGHT = int_setting("QB_MAX_IN_FLIGHT", 8, minimum=1, maximum=10)
+# PostgreSQL: prepare the page upsert once per connection (off behind PgBouncer in
+# transaction mode before 1.21, which cannot keep prepared statements).
+QB_PG_PREPARED_STATEMENTS = bool_setting("QB_PG_PREPARED_STATEMENTS", True)
 # Disjoint LastUpdatedTime ranges a large backfill reads at once (each one request in
 # flight at a time); bounded by QB_MAX_IN_FLIGHT through the per-realm budget.
 QB_FETCH_CONCURRENCY = int_setting("QB_FETCH_CONCURRENCY", 4, minimum=1, maximum=10)

@@ -400,13 +400,13 @@ def main() -> int:
                 base,
                 "POST",
                 "/_sandbox/realms",
-                {"realm_id": MEM_SMALL, "customers": 0, "invoices": 10_000, "seed": 2},
+                {"realm_id": MEM_SMALL, "customers": 100, "invoices": 10_000, "seed": 2},
             )
             http(
                 base,
                 "POST",
                 "/_sandbox/realms",
-                {"realm_id": MEM_LARGE, "customers": 0, "invoices": 200_000, "seed": 3},
+                {"realm_id": MEM_LARGE, "customers": 100, "invoices": 200_000, "seed": 3},
             )
         for kind in kinds:
             print(f"[{kind}] backfill of {args.customers + args.invoices:,} records…", flush=True)

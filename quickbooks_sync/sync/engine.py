@@ -96,6 +96,21 @@ def read_cursor(state: SyncState) -> datetime | None:
 
 
 @dataclass
+class PageSummary:
+    """What a page held, once its records are prepared: a count and (for reconciles) Ids."""
+
+    count: int
+    ids: list[str]
+
+    @classmethod
+    def of(cls, page: QueryPage) -> PageSummary:
+        ids = [
+            str(r["Id"]) for r in page.records if isinstance(r, dict) and r.get("Id") is not None
+        ]
+        return cls(len(page.records), ids)
+
+
+@dataclass
 class Fetched:
     """One page read inside a window, with how far the window is now read.
 
@@ -103,7 +118,7 @@ class Fetched:
     cursor may name it); None when the window is exhausted.
     """
 
-    page: QueryPage
+    page: PageSummary
     prepared: list
     skipped: int
     progress: datetime | None
@@ -216,19 +231,22 @@ class EntitySync:
         if self.should_stop() or self._abort.is_set():
             raise SyncInterrupted(f"stopped while syncing {self.spec.name}")
 
-    def _fetch(self, where: str, start: int) -> tuple[QueryPage, list, int]:
-        """One page, validated once: (page, prepared records, skipped count)."""
+    def _fetch(self, where: str, start: int) -> tuple[PageSummary, list, int]:
+        """One page, validated once: (what the page held, prepared records, skipped).
+
+        The decoded QBO objects are dropped here: only the prepared rows (JSON text plus
+        columns) wait for the writer, which keeps memory flat on large parallel reads."""
         page = self._select(where, start)
         clock = time.perf_counter()
         prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
         with self._stats:
             self.result.map_s += time.perf_counter() - clock
-        return page, prepared, skipped
+        return PageSummary.of(page), prepared, skipped
 
     # --- writing (always on the calling thread, which owns the DB connection) ----------
 
     def _store(
-        self, page: QueryPage, prepared: list, skipped: int, cursor: datetime | None
+        self, page: PageSummary, prepared: list, skipped: int, cursor: datetime | None
     ) -> None:
         if self.hold_cursor and cursor is not None:
             self.held_cursor, cursor = cursor, None
@@ -237,13 +255,9 @@ class EntitySync:
             self.spec, self.realm_id, prepared, state=self.state, cursor=cursor, skipped=skipped
         )
         self.result.db_s += time.perf_counter() - clock
-        self.result.add(outcome, len(page.records))
+        self.result.add(outcome, page.count)
         if self.seen_ids is not None:
-            self.seen_ids.update(
-                str(r["Id"])
-                for r in page.records
-                if isinstance(r, dict) and r.get("Id") is not None
-            )
+            self.seen_ids.update(page.ids)
         if self.progress is not None:
             self.progress(self.spec.name, self.result.fetched, self.total)
 
@@ -258,7 +272,7 @@ class EntitySync:
             hi, hi_inclusive = (window.hi, window.hi_inclusive) if window else (self.hi, True)
             page, prepared, skipped = self._fetch(self._where(lo, inclusive, hi, hi_inclusive), 1)
             newest = max((r.updated_at for r in prepared), default=None)
-            if len(page.records) < self.page_size:
+            if page.count < self.page_size:
                 yield Fetched(page, prepared, skipped, None, newest)
                 return
             if newest is None:
@@ -287,9 +301,9 @@ class EntitySync:
             while True:
                 page, prepared, skipped = self._fetch(where, start)
                 yield Fetched(page, prepared, skipped, second, second)
-                if len(page.records) < self.page_size:
+                if page.count < self.page_size:
                     break
-                start += len(page.records)
+                start += page.count
             after = self._count(where)
             if after == before:
                 return
@@ -415,7 +429,7 @@ class EntitySync:
         Pages wait in a bounded queue, so memory holds a few pages whatever the size.
         """
         done = object()
-        pages: queue.Queue = queue.Queue(maxsize=len(windows))
+        pages: queue.Queue = queue.Queue(maxsize=1)
         abort = self._abort
 
         def put(item) -> None:
@@ -459,7 +473,7 @@ class EntitySync:
                     if item is None and not advanced:
                         continue
                     if item is None:
-                        self._store(QueryPage(self.spec.name, [], None), [], 0, cursor)
+                        self._store(PageSummary(0, []), [], 0, cursor)
                     else:
                         self._store(
                             item.page, item.prepared, item.skipped, cursor if advanced else None
@@ -513,7 +527,7 @@ class EntitySync:
             still_there = {str(r.get("Id")) for r in page.records if isinstance(r, dict)}
             seen_gone_at = page.server_time or datetime.now(UTC)
             deletions.update({qb_id: seen_gone_at for qb_id in chunk if qb_id not in still_there})
-            self._store(page, prepared, skipped, None)
+            self._store(PageSummary.of(page), prepared, skipped, None)
         outcome = write_page(
             self.spec,
             self.realm_id,
