@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from quickbooks_sync.logging import register_secret
 from quickbooks_sync.models import Company, Token
-from quickbooks_sync.qbo.errors import ReauthorizationRequired
+from quickbooks_sync.qbo.errors import ReauthorizationRequired, TransportError
 from quickbooks_sync.qbo.oauth import OAuthClient, TokenSet
 
 logger = logging.getLogger("quickbooks_sync.tokens")
@@ -100,6 +101,7 @@ class DatabaseTokenProvider:
             settings.QB_TOKEN_REFRESH_MARGIN_SECONDS if margin_seconds is None else margin_seconds
         )
         self._cached: tuple[str, object] | None = None
+        self._unsaved: TokenSet | None = None  # rotated by Intuit, not yet stored
         self._lock = threading.Lock()
 
     @property
@@ -126,6 +128,8 @@ class DatabaseTokenProvider:
 
     def access_token(self) -> str:
         with self._lock:
+            if self._unsaved is not None:
+                return self._persist(self._unsaved)
             cached = self._cached
             if cached is not None and cached[1] - timedelta(seconds=self.margin) > timezone.now():
                 return cached[0]
@@ -144,30 +148,43 @@ class DatabaseTokenProvider:
 
     def _refresh_locked(self, *, stale: str) -> str:
         self._cached = None
+        if self._unsaved is not None:
+            # A rotated pair Intuit gave us could not be stored last time: store it first;
+            # its refresh token is the only valid one now.
+            return self._persist(self._unsaved)
         refused: ReauthorizationRequired | None = None
-        with transaction.atomic():
-            token = self._usable(
-                Token.objects.select_for_update().filter(realm_id=self.realm_id).first()
-            )
-            current = token.access_token
-            if current != stale and not token.is_expired(self.margin):
-                # Another process (or thread) refreshed while we waited for the lock.
-                logger.info("realm %s: token already refreshed elsewhere", self.realm_id)
-                self._cached = (current, token.access_token_expires_at)
-                return current
-            try:
-                tokens = self.oauth.refresh(token.refresh_token)
-            except ReauthorizationRequired as exc:
-                token.needs_reauth = True
-                token.reauth_reason = exc.message[:255]
-                token.save(update_fields=["needs_reauth", "reauth_reason", "updated_at"])
-                Company.objects.filter(realm_id=self.realm_id).update(
-                    status=Company.Status.NEEDS_REAUTH
+        tokens: TokenSet | None = None
+        try:
+            with transaction.atomic():
+                token = self._usable(
+                    Token.objects.select_for_update().filter(realm_id=self.realm_id).first()
                 )
-                refused = exc
-            else:
-                _apply(token, tokens)
-                token.save()
+                current = token.access_token
+                if current != stale and not token.is_expired(self.margin):
+                    # Another process (or thread) refreshed while we waited for the lock.
+                    logger.info("realm %s: token already refreshed elsewhere", self.realm_id)
+                    self._cached = (current, token.access_token_expires_at)
+                    return current
+                try:
+                    tokens = self.oauth.refresh(token.refresh_token)
+                except ReauthorizationRequired as exc:
+                    token.needs_reauth = True
+                    token.reauth_reason = exc.message[:255]
+                    token.save(update_fields=["needs_reauth", "reauth_reason", "updated_at"])
+                    Company.objects.filter(realm_id=self.realm_id).update(
+                        status=Company.Status.NEEDS_REAUTH
+                    )
+                    refused = exc
+                else:
+                    _apply(token, tokens)
+                    token.save()
+        except DatabaseError:
+            if tokens is None:
+                raise
+            # Intuit has rotated: the old refresh token may already be dead, so the new
+            # pair must reach the database before anything uses it.
+            logger.error("realm %s: storing the rotated tokens failed; retrying", self.realm_id)
+            return self._persist(tokens)
         if refused is not None:
             logger.error("realm %s: refresh refused; %s", self.realm_id, REAUTH_HINT)
             raise ReauthorizationRequired(
@@ -179,6 +196,36 @@ class DatabaseTokenProvider:
         logger.info("realm %s: access token refreshed", self.realm_id)
         self._cached = (tokens.access_token, token.access_token_expires_at)
         return tokens.access_token
+
+    def _persist(self, tokens: TokenSet) -> str:
+        """Store a rotated pair, retrying; its access token is used only once stored.
+
+        If every attempt fails the pair stays in memory (``_unsaved``) and the next call
+        stores it before anything else; the error says why this sync stops meanwhile."""
+        self._unsaved = tokens
+        for attempt, pause in enumerate((0.0, 0.5, 1.0, 2.0), start=1):
+            time.sleep(pause)
+            try:
+                with transaction.atomic():
+                    token = Token.objects.select_for_update().get(realm_id=self.realm_id)
+                    _apply(token, tokens)
+                    token.save()
+            except DatabaseError as exc:
+                logger.error(
+                    "realm %s: could not store rotated tokens (attempt %d): %s",
+                    self.realm_id,
+                    attempt,
+                    type(exc).__name__,
+                )
+                continue
+            self._unsaved = None
+            self._cached = (tokens.access_token, token.access_token_expires_at)
+            logger.info("realm %s: rotated tokens stored", self.realm_id)
+            return tokens.access_token
+        raise TransportError(
+            f"realm {self.realm_id}: Intuit issued new tokens but the database did not take "
+            "them; they are kept in memory and stored before the next API call"
+        )
 
     def mark_needs_reauth(self, reason: str) -> None:
         self._cached = None

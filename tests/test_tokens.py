@@ -134,3 +134,56 @@ def test_key_rotation_old_key_still_decrypts(settings, make_token):
     call_command("rotate_token_key")
     settings.QB_TOKEN_ENCRYPTION_KEY = settings.QB_TOKEN_ENCRYPTION_KEY[:1]
     assert Token.objects.get(realm_id="42").access_token == "access-token-aaaaaaaa"
+
+
+@responses.activate
+def test_rotated_tokens_that_fail_to_save_are_retried_before_any_use(make_token, monkeypatch):
+    """Intuit has already rotated: losing the new pair would strand the realm."""
+    from django.db import DatabaseError
+
+    make_token(realm_id="42", expires_in=-5)
+    responses.post(TOKEN_URL, json=token_body(3))
+    real_save = Token.save
+    failures = {"left": 2}
+
+    def flaky_save(self, *args, **kwargs):
+        if failures["left"] and self.refresh_token == "new-refresh-3-xxxx":
+            failures["left"] -= 1
+            raise DatabaseError("disk I/O error")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Token, "save", flaky_save)
+    monkeypatch.setattr("quickbooks_sync.tokens.time.sleep", lambda s: None)
+    assert DatabaseTokenProvider("42").access_token() == "new-access-3-xxxx"
+    assert Token.objects.get(realm_id="42").refresh_token == "new-refresh-3-xxxx"
+    assert len(responses.calls) == 1  # one refresh; the retries were saves, not refreshes
+
+
+@responses.activate
+def test_a_pair_that_cannot_be_saved_is_never_used_and_is_stored_first_next_time(
+    make_token, monkeypatch
+):
+    from django.db import DatabaseError
+
+    from quickbooks_sync.qbo.errors import TransportError
+
+    make_token(realm_id="42", expires_in=-5)
+    responses.post(TOKEN_URL, json=token_body(4))
+    real_save = Token.save
+    broken = {"on": True}
+
+    def save(self, *args, **kwargs):
+        if broken["on"] and self.refresh_token == "new-refresh-4-xxxx":
+            raise DatabaseError("database is locked")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Token, "save", save)
+    monkeypatch.setattr("quickbooks_sync.tokens.time.sleep", lambda s: None)
+    provider = DatabaseTokenProvider("42")
+    with pytest.raises(TransportError, match="stored before the next API call"):
+        provider.access_token()
+    assert Token.objects.get(realm_id="42").refresh_token == "refresh-token-rrrrrrrr"
+    broken["on"] = False
+    assert provider.access_token() == "new-access-4-xxxx"
+    assert Token.objects.get(realm_id="42").refresh_token == "new-refresh-4-xxxx"
+    assert len(responses.calls) == 1
