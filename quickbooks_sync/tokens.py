@@ -124,7 +124,10 @@ class DatabaseTokenProvider:
         return token
 
     def _load(self) -> Token:
-        return self._usable(Token.objects.filter(realm_id=self.realm_id).first())
+        token = self._usable(Token.objects.filter(realm_id=self.realm_id).first())
+        # Belt and braces: neither token may ever be printed, even by code we don't own.
+        register_secret(token.refresh_token)
+        return token
 
     def access_token(self) -> str:
         with self._lock:
