@@ -356,6 +356,12 @@ def main() -> int:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument(
+        "--fetch-concurrency",
+        type=int,
+        default=None,
+        help="QB_FETCH_CONCURRENCY for the sync runs (default: the setting's default)",
+    )
+    parser.add_argument(
         "--latencies",
         default="0.25,0",
         help="sandbox latencies (s) for the throughput runs; '' to skip",
@@ -378,6 +384,8 @@ def main() -> int:
         QB_CLIENT_ID="sandbox-client-id",
         QB_CLIENT_SECRET="sandbox-client-secret",
     )
+    if args.fetch_concurrency:
+        env["QB_FETCH_CONCURRENCY"] = str(args.fetch_concurrency)
     sandbox = subprocess.Popen(
         manage(
             "qbo_sandbox",
