@@ -408,7 +408,7 @@ class EntitySync:
         if not bounds:
             return single
         edges = [lo, *bounds, self.hi]
-        windows = [Window(a, b, False) for a, b in itertools.pairwise(edges)]
+        windows = [Window(a, b, False) for a, b in itertools.pairwise(edges[:-1])]
         windows.append(Window(edges[-2], self.hi, True))
         return windows
 
