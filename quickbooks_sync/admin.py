@@ -279,21 +279,6 @@ class SyncStateAdmin(SyncNowMixin, StyledAdmin):
     list_filter = ("status", filters.RealmFilter, "object_type")
     ordering = ("realm_id", "object_type")
     actions = ("sync_now",)
-    readonly_fields = (
-        "realm_id",
-        "object_type",
-        "health",
-        "status",
-        "last_sync_attempt",
-        "last_sync_success",
-        "age",
-        "live_records",
-        "records_synced",
-        "records_skipped",
-        "deletes_verified_at",
-        "deletes_verified_by",
-        "error_message",
-    )
     fields = (
         "realm_id",
         "object_type",
@@ -310,6 +295,8 @@ class SyncStateAdmin(SyncNowMixin, StyledAdmin):
         "deletes_verified_by",
         "error_message",
     )
+    # Only the cursor is editable: the README's fix for a garbled one.
+    readonly_fields = tuple(f for f in fields if f != "cursor")
 
     def get_queryset(self, request):
         return selectors.sync_state_list()
