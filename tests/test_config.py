@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import commands
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DJANGO_"))}
-    clean.update(env)
-    clean["QBO_SYNC_ENV_FILE"] = "/nonexistent/.env"
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return commands.manage(*args, env=commands.isolated_env(**env))
 
 
 @pytest.mark.parametrize(
@@ -53,28 +39,11 @@ def test_invalid_setting_gives_one_line_and_exit_2(name, value, expect):
 def test_environment_overrides_dotenv(tmp_path):
     env_file = tmp_path / ".env"
     env_file.write_text("QB_MAX_RESULTS=5000\n")
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("QB_")}
-    clean.update(QBO_SYNC_ENV_FILE=str(env_file))
-    bad = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    clean = commands.isolated_env(drop=("QB_",), QBO_SYNC_ENV_FILE=env_file)
+    bad = commands.manage("check", env=clean)
     assert bad.returncode == 2 and "QB_MAX_RESULTS" in bad.stderr
     clean["QB_MAX_RESULTS"] = "500"
-    good = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    good = commands.manage("check", env=clean)
     assert good.returncode == 0, good.stderr
 
 

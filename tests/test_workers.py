@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import timedelta
@@ -24,8 +22,8 @@ from quickbooks_sync.sync.scheduler import (
     company_claim,
     company_release,
 )
+from tests import commands
 
-ROOT = Path(__file__).resolve().parent.parent
 on_postgres = pytest.mark.skipif(
     "postgresql" not in django_settings.DATABASES["default"]["ENGINE"],
     reason="multi-worker claiming is a PostgreSQL feature (SQLite: one worker)",
@@ -167,12 +165,8 @@ def test_webhook_gets_a_change_synced_by_the_next_worker_poll(live_server, setti
 
 def _worker(env: dict, name: str, log_dir: Path) -> subprocess.Popen:
     log = (log_dir / f"{name}.log").open("w")
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "runsync", "--loop", "--no-progress"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
+    return commands.spawn(
+        "runsync", "--loop", "--no-progress", env=env, stdout=subprocess.DEVNULL, stderr=log
     )
 
 
@@ -215,14 +209,10 @@ def test_three_workers_fifty_realms_kill_one_and_the_others_finish(tmp_path, set
                 redirect_uri="http://localhost/cb",
             )
         db = connection.settings_dict
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QB_")}
-        env.update(
+        env = commands.isolated_env(
+            drop=("QB_",),
             DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
-            QBO_SYNC_ENV_FILE="/nonexistent",
-            QB_API_BASE_URL=server.url,
-            QB_OAUTH_TOKEN_URL=server.token_url,
-            QB_CLIENT_ID=config.client_id,
-            QB_CLIENT_SECRET=config.client_secret,
+            **commands.sandbox_env(server),
             QB_TOKEN_ENCRYPTION_KEY=",".join(settings.QB_TOKEN_ENCRYPTION_KEY),
             QB_MAX_RESULTS="10",
             QB_SETTLE_SECONDS="0",
@@ -274,29 +264,17 @@ def test_loop_worker_stops_cleanly_on_sigterm(tmp_path):
 
     config = SandboxConfig(seed=4, customers=50, invoices=3000, latency=0.02)
     with SandboxServer(config) as server:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DATABASE"))}
-        env.update(
+        env = commands.isolated_env(
+            drop=("QB_", "DATABASE"),
             DATABASE_URL=f"sqlite:///{tmp_path / 'loop.db'}",
-            QBO_SYNC_ENV_FILE="/nonexistent",
-            QB_API_BASE_URL=server.url,
-            QB_OAUTH_TOKEN_URL=server.token_url,
-            QB_CLIENT_ID=config.client_id,
-            QB_CLIENT_SECRET=config.client_secret,
+            **commands.sandbox_env(server),
             QB_TOKEN_ENCRYPTION_KEY=Fernet.generate_key().decode(),
             QB_MAX_RESULTS="100",
             SYNC_POLL_SECONDS="0.1",
         )
 
         def manage(*args):
-            return subprocess.run(
-                [sys.executable, "manage.py", *args],
-                cwd=ROOT,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=True,
-            )
+            return commands.manage(*args, env=env, check=True)
 
         manage("migrate", "-v", "0")
         manage(
@@ -306,29 +284,14 @@ def test_loop_worker_stops_cleanly_on_sigterm(tmp_path):
             "--realm-id",
             DEFAULT_REALM,
         )
-        worker = subprocess.Popen(
-            [sys.executable, "manage.py", "runsync", "--loop", "--no-progress"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        worker = commands.spawn("runsync", "--loop", "--no-progress", env=env)
         time.sleep(2.5)  # mid-backfill
         worker.send_signal(signal.SIGTERM)
         out, err = worker.communicate(timeout=30)
         assert worker.returncode == 0, err[-2000:]
         assert "Worker stopped." in out
         assert "Traceback" not in err
-        verify = subprocess.run(
-            [sys.executable, "manage.py", "runsync", "--once", "--no-progress"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        verify = commands.manage("runsync", "--once", "--no-progress", env=env, timeout=120)
         assert verify.returncode == 0, verify.stderr[-2000:]
         check = manage("verifysync", "--ids")
         assert check.stdout.count("OK") == 2

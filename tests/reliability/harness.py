@@ -17,12 +17,13 @@ import random
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
+
+from tests import commands
 
 ROOT = Path(__file__).resolve().parents[2]
 FULL = os.environ.get("RELIABILITY_FULL", "") == "1"
@@ -165,11 +166,10 @@ class ScratchDB:
 
 def command_env(db: ScratchDB, server=None, **extra: object) -> dict[str, str]:
     """The environment of a ``manage.py`` subprocess: only what the scenario states."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DJANGO_", "SYNC_"))}
+    env = commands.isolated_env(drop=("QB_", "DJANGO_", "SYNC_"))
     env.pop("DATABASE_TEST_NAME", None)
     env.pop("LOG_LEVEL", None)
     env.update(
-        QBO_SYNC_ENV_FILE="/nonexistent/.env",
         DATABASE_URL=db.url,
         QB_TOKEN_ENCRYPTION_KEY=settings.QB_TOKEN_ENCRYPTION_KEY[0],
         QB_SETTLE_SECONDS="0",
@@ -180,37 +180,17 @@ def command_env(db: ScratchDB, server=None, **extra: object) -> dict[str, str]:
         PYTHONUNBUFFERED="1",
     )
     if server is not None:
-        env.update(
-            QB_API_BASE_URL=server.url,
-            QB_OAUTH_TOKEN_URL=server.token_url,
-            QB_CLIENT_ID=server.cfg.client_id,
-            QB_CLIENT_SECRET=server.cfg.client_secret,
-        )
+        env.update(commands.sandbox_env(server))
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
 
 def manage(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
+    return commands.manage(*args, env=env, timeout=timeout)
 
 
 def spawn(*args: str, env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", *args],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    return commands.spawn(*args, env=env)
 
 
 def kill9(proc: subprocess.Popen) -> tuple[str, str]:
