@@ -161,11 +161,12 @@ def sync_entity(
     full: bool = False,
     reconcile: bool = False,
     reason: str = "",
+    state: SyncState | None = None,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> EntityOutcome:
     """Read one entity with the query path (incremental, or a full read that reconciles)."""
-    state = _state_for(client.realm_id, spec)
+    state = state or _state_for(client.realm_id, spec)
     started = time.monotonic()
     _mark_started([state])
     if reconcile and reason:
@@ -258,6 +259,7 @@ def sync_realm(
             full=True,
             reconcile=True,
             reason=needs_full[spec.name],
+            state=states[spec.name],
             progress=progress,
             should_stop=should_stop,
         )
