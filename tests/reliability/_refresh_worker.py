@@ -1,9 +1,11 @@
 """One process of the concurrent-refresh barrier (test_token_concurrency).
 
-``python -m tests.reliability._refresh_worker REALM START_AT MODE``: read the stored access
-token, wait until the wall clock reaches START_AT, then refresh (MODE ``refresh``: as after
-a 401 with that token) or ask for a token (MODE ``access``: the expiry path), and print
-``OK <sha256 prefix of the token>`` or ``ERR <exception class>: <message>``.
+``python -m tests.reliability._refresh_worker REALM MODE``: read the stored access token,
+print ``READY``, wait for a line on standard input (the parent writes it once every worker
+is ready: a pipe barrier, so a loaded machine delays the release instead of making a worker
+miss it), then refresh (MODE ``refresh``: as after a 401 with that token) or ask for a
+token (MODE ``access``: the expiry path), and print ``OK <sha256 prefix of the token>`` or
+``ERR <exception class>: <message>``.
 """
 
 from __future__ import annotations
@@ -11,11 +13,10 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import time
 
 
 def main() -> None:
-    realm, start_at, mode = sys.argv[1], float(sys.argv[2]), sys.argv[3]
+    realm, mode = sys.argv[1], sys.argv[2]
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qbproject.settings")
     import django
 
@@ -25,9 +26,10 @@ def main() -> None:
 
     stale = Token.objects.get(realm_id=realm).access_token
     provider = DatabaseTokenProvider(realm)
-    if time.time() > start_at:
-        print("late: read the token after the barrier", file=sys.stderr)
-    time.sleep(max(0.0, start_at - time.time()))
+    print("READY", flush=True)
+    if sys.stdin.readline().strip() != "GO":
+        print("ERR barrier: the parent closed the pipe without releasing the workers")
+        return
     try:
         token = provider.refresh(stale=stale) if mode == "refresh" else provider.access_token()
     except Exception as exc:

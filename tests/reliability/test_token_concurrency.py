@@ -88,30 +88,29 @@ def test_simultaneous_refreshes_spend_the_refresh_token_once(sandbox, tmp_path, 
             if mode == "access":
                 time.sleep(3.1)  # every access token (3 s) has expired: all want a new one
             before = sandbox.state.stats()["token_requests"]["refresh_token"]
-            start_at = time.time() + 1.0 + 0.6 * workers  # after every worker read the token
             procs = [
                 subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "tests.reliability._refresh_worker",
-                        REALM,
-                        str(start_at),
-                        mode,
-                    ],
+                    [sys.executable, "-m", "tests.reliability._refresh_worker", REALM, mode],
                     cwd=ROOT,
                     env=env,
+                    stdin=subprocess.PIPE,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.PIPE,
                     text=True,
                 )
                 for _ in range(workers)
             ]
-            outputs = [p.communicate(timeout=60) for p in procs]
+            # Pipe barrier: release nobody until every worker has read the stale token.
+            for proc in procs:
+                ready = proc.stdout.readline().strip()
+                assert ready == "READY", (ready, proc.stderr.read() if ready == "" else "")
+            for proc in procs:
+                proc.stdin.write("GO\n")
+                proc.stdin.flush()
+            outputs = [p.communicate(timeout=120) for p in procs]
             lines = [out.strip() for out, _ in outputs]
             refreshed = sandbox.state.stats()["token_requests"]["refresh_token"] - before
             assert all(line.startswith("OK ") for line in lines), (lines, outputs)
-            assert not any("late" in err for _, err in outputs), "a worker missed the barrier"
             assert len(set(lines)) == 1, f"round {round_no}: workers ended with different tokens"
             assert refreshed == 1, f"round {round_no}: {refreshed} token requests for one expiry"
         needs_reauth, reason = _token_row(db)
