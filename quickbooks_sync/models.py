@@ -21,7 +21,8 @@ class Company(models.Model):
 
     Workers claim due companies with a lease (``lease_owner``/``lease_expires_at``):
     on PostgreSQL with ``SELECT … FOR UPDATE SKIP LOCKED``, so no realm is synced by two
-    workers at once and a dead worker's lease simply runs out.
+    workers at once. A dead worker's lease is taken over at once when ``lease_liveness``
+    proves it dead (``sync.presence``), else when it runs out.
     """
 
     class Status(models.TextChoices):
@@ -40,6 +41,11 @@ class Company(models.Model):
     consecutive_failures = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=128, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    lease_liveness = models.CharField(
+        max_length=600,
+        blank=True,
+        help_text="How to prove the lease holder alive (sync.presence); empty: by expiry only",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

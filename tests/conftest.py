@@ -46,6 +46,19 @@ def make_token(db):
     return make
 
 
+@pytest.fixture(params=["id-numeric", "shuffle-numeric", "shuffle-string"])
+def qbo_ordering(request, monkeypatch):
+    """Run a test once per plausible QBO ordering (API-NOTES §10: undocumented): ties on
+    the ORDERBY key by Id or in a new order on every request, Ids sorted as numbers or as
+    strings. Applies to ``FakeQBO`` and, through ``sandbox_ordering``, to the sandbox."""
+    from tests.fakeqbo import FakeQBO
+
+    ties, ids = request.param.split("-")
+    monkeypatch.setattr(FakeQBO, "default_tie_order", ties)
+    monkeypatch.setattr(FakeQBO, "default_id_order", ids)
+    return ties, ids
+
+
 @pytest.fixture
 def sandbox_config():
     """Override in a module to shape the sandbox world of its tests."""
@@ -55,11 +68,13 @@ def sandbox_config():
 
 
 @pytest.fixture
-def sandbox(settings, sandbox_config):
+def sandbox(settings, sandbox_config, request):
     """The bundled QBO sandbox on a free port, with every QB_* URL pointed at it."""
     from quickbooks_sync.sandbox import SandboxServer
 
     with SandboxServer(sandbox_config) as server:
+        if "qbo_ordering" in request.fixturenames:
+            server.state.set_ordering(*request.getfixturevalue("qbo_ordering"))
         settings.QB_API_BASE_URL = server.url
         settings.QB_OAUTH_TOKEN_URL = server.token_url
         settings.QB_AUTHORIZE_URL = server.authorize_url

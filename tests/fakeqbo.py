@@ -1,13 +1,17 @@
 """An in-memory stand-in for QBO's /query, for unit tests of the sync engine.
 
-It understands exactly the statements the engine sends (AND-ed conditions on
-Metadata.LastUpdatedTime, ``Active IN``, ORDERBY, STARTPOSITION, MAXRESULTS), orders
-ties by Id like QBO, and lets a test change the data between requests, which is how the
-moving-set and crash scenarios are staged. The bundled sandbox is the end-to-end double.
+It understands exactly the statements the reader sends (AND-ed conditions on
+Metadata.LastUpdatedTime, ``Active IN``, ``Id IN``, ORDERBY LastUpdatedTime or Id,
+STARTPOSITION, MAXRESULTS, COUNT(*)), and lets a test change the data between requests,
+which is how the moving-set and crash scenarios are staged. Rows equal on the ORDERBY key
+come back by Id (``tie_order="id"``) or in a new random order on every request
+(``"shuffle"``): QBO promises neither (API-NOTES §10). The bundled sandbox is the
+end-to-end double.
 """
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -18,7 +22,8 @@ from quickbooks_sync.timeutil import parse_qbo_datetime
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 PACIFIC = "-08:00"
 
-_IDS = re.compile(r"\bId IN \(([^)]*)\)", re.I)
+_IDS = re.compile(r"\bId IN \(((?:'(?:\\.|[^'\\])*'|[^)'])*)\)", re.I)
+_LITERAL = re.compile(r"'((?:\\.|[^'\\])*)'")
 _COND = re.compile(r"Metadata\.LastUpdatedTime\s*(>=|<=|>|<|=)\s*'([^']+)'", re.I)
 
 
@@ -31,7 +36,26 @@ def stamp(dt: datetime, offset: str = PACIFIC) -> str:
 
 
 class FakeQBO:
-    def __init__(self, entity: str = "Invoice", realm_id: str = "123145") -> None:
+    # What a FakeQBO() does when the test does not say; the ``qbo_ordering`` fixture
+    # (tests/conftest.py) runs a module's tests once per plausible QBO behaviour.
+    default_tie_order = "id"
+    default_id_order = "numeric"
+
+    def __init__(
+        self,
+        entity: str = "Invoice",
+        realm_id: str = "123145",
+        *,
+        tie_order: str | None = None,
+        id_order: str | None = None,
+        seed: int = 0,
+    ) -> None:
+        tie_order = tie_order or self.default_tie_order
+        id_order = id_order or self.default_id_order
+        assert tie_order in {"id", "shuffle"} and id_order in {"numeric", "string"}
+        self.tie_order = tie_order
+        self.id_order = id_order
+        self.rng = random.Random(seed)
         self.entity = entity
         self.realm_id = realm_id
         self.records: dict[str, dict] = {}
@@ -73,8 +97,9 @@ class FakeQBO:
         except (KeyError, ValueError):
             return T0  # a malformed record still sits somewhere in QBO's order
 
-    @staticmethod
-    def _id_key(record: dict) -> int:
+    def _id_key(self, record: dict) -> int | str:
+        if self.id_order == "string":
+            return str(record.get("Id", ""))
         try:
             return int(record["Id"])
         except (KeyError, ValueError):
@@ -97,10 +122,17 @@ class FakeQBO:
             rows = [r for r in rows if check(self.ts(r))]
         id_list = _IDS.search(statement)
         if id_list:
-            wanted = {v.strip().strip("'") for v in id_list.group(1).split(",")}
+            wanted = {re.sub(r"\\(.)", r"\1", v) for v in _LITERAL.findall(id_list.group(1))}
             rows = [r for r in rows if str(r.get("Id")) in wanted]
         rows = [r for r in rows if str(r.get("Id")) not in self.hidden_from_paging or id_list]
-        rows.sort(key=lambda r: (self.ts(r), self._id_key(r)))
+        if re.search(r"ORDERBY Id\b", statement):
+            rows.sort(key=self._id_key)
+            return rows
+        if self.tie_order == "shuffle":
+            self.rng.shuffle(rows)  # the stable sort below keeps ties in this order
+            rows.sort(key=self.ts)
+        else:
+            rows.sort(key=lambda r: (self.ts(r), self._id_key(r)))
         return rows
 
     def _request(self, statement: str) -> None:
@@ -115,6 +147,9 @@ class FakeQBO:
 
     def query(self, entity: str, statement: str) -> QueryPage:
         assert entity == self.entity
+        if statement.startswith("SELECT COUNT(*)"):
+            self._request(statement)
+            return QueryPage(entity, [], self.now, total_count=len(self._matching(statement)))
         self._request(statement)
         position = re.search(r"STARTPOSITION (\d+)", statement)
         start = int(position.group(1)) if position else 1

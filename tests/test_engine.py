@@ -13,7 +13,8 @@ from quickbooks_sync.sync.engine import CursorError, EntitySync
 from quickbooks_sync.timeutil import parse_qbo_datetime
 from tests.fakeqbo import T0, FakeQBO
 
-pytestmark = pytest.mark.django_db
+# Every paging rule must hold whatever QBO does with ties and Id order (API-NOTES §10).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("qbo_ordering")]
 
 
 def run(fake: FakeQBO, *, page_size=10, settle=0, full=False):
@@ -334,7 +335,7 @@ def test_parallel_windows_are_disjoint_and_cover_the_range():
     sync = EntitySync(
         fake, ENTITIES["Invoice"], state, page_size=10, settle_seconds=0, full=True, concurrency=4
     )
-    sync.total = sync._count("")
+    sync.total = sync.reader.count(sync.reader.where())
     windows = sync._plan_windows(None)
     assert len(windows) == 4
     assert windows[0].lo is None and windows[-1].hi == fake.now and windows[-1].hi_inclusive
@@ -389,3 +390,23 @@ def test_parallel_reconcile_finds_deletes_and_keeps_live_rows():
 
 def local_live() -> dict[str, str]:
     return dict(Invoice.objects.live().values_list("qb_id", "sync_token"))
+
+
+def test_ids_with_quotes_are_escaped_in_every_query_and_control_characters_refused():
+    """An Id holding a quote must neither break a statement nor change its meaning."""
+    fake = FakeQBO()
+    fake.put("O'Brien-1", T0)
+    fake.put("7", T0 + timedelta(seconds=1))
+    fake.put("bad\nid", T0 + timedelta(seconds=2))
+    result = run(fake)
+    assert result.skipped == 1
+    assert set(stored()) == {"O'Brien-1", "7"}
+    del fake.records["O'Brien-1"]
+    fake.now += timedelta(minutes=1)
+    state = SyncState.objects.get(realm_id=fake.realm_id, object_type="Invoice")
+    EntitySync(
+        fake, ENTITIES["Invoice"], state, page_size=10, settle_seconds=0, reconcile=True
+    ).run()
+    assert any("Id IN ('O\\'Brien-1')" in s for s in fake.statements)
+    assert Invoice.objects.get(qb_id="O'Brien-1").deleted_at is not None
+    assert Invoice.objects.get(qb_id="7").deleted_at is None

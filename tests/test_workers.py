@@ -295,3 +295,44 @@ def test_loop_worker_stops_cleanly_on_sigterm(tmp_path):
         assert verify.returncode == 0, verify.stderr[-2000:]
         check = manage("verifysync", "--ids")
         assert check.stdout.count("OK") == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dead_holders_lease_is_taken_over_at_once_a_live_ones_is_not(settings):
+    """Proof of life (``sync.presence``), in process: closing a presence is what a
+    process death does to its connection or file lock."""
+    from quickbooks_sync.sync.presence import Presence
+    from quickbooks_sync.sync.scheduler import lease_holder
+
+    settings.SYNC_LEASE_SECONDS = 600
+    make("r1")
+    first = Presence("first").start()
+    second = Presence("second").start()
+    try:
+        assert first.liveness and second.liveness
+        assert company_claim(worker_id="first", presence=first).realm_id == "r1"
+        assert company_claim(worker_id="second", presence=second) is None
+        assert lease_holder("r1") == ("first", True)
+        first.close()  # the first worker dies with its lease 10 minutes from expiry
+        assert lease_holder("r1") == ("first", False)
+        taken = company_claim(worker_id="second", presence=second)
+        assert taken is not None and taken.lease_owner == "second"
+        assert Company.objects.get(realm_id="r1").lease_liveness == second.liveness
+    finally:
+        first.close()
+        second.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_runsync_once_fails_when_a_lease_holder_cannot_be_proven_alive(settings, make_token):
+    """Skipping is success only when a live worker is syncing the realm right now."""
+    from django.core.management import CommandError, call_command
+
+    settings.SYNC_LEASE_SECONDS = 600
+    make_token(realm_id="r1")
+    make(
+        "r1", lease_owner="elsewhere:1:abc", lease_expires_at=timezone.now() + timedelta(minutes=9)
+    )
+    with pytest.raises(CommandError, match="cannot be proven alive"):
+        call_command("runsync", "--once", "--no-progress")
+    assert Company.objects.get(realm_id="r1").lease_owner == "elsewhere:1:abc"

@@ -28,6 +28,8 @@ from quickbooks_sync.qbo.errors import (
     TransportError,
 )
 from quickbooks_sync.qbo.http import decode_api_response, new_session, send
+from quickbooks_sync.qbo.query import Where
+from quickbooks_sync.qbo.query import count as count_statement
 from quickbooks_sync.qbo.ratelimit import RateLimiter
 from quickbooks_sync.timeutil import TimestampError, parse_qbo_datetime
 
@@ -129,9 +131,8 @@ class QBOClient:
             else None,
         )
 
-    def count(self, entity: str, where: str = "") -> QueryPage:
-        statement = f"SELECT COUNT(*) FROM {entity}" + (f" WHERE {where}" if where else "")
-        page = self.query(entity, statement)
+    def count(self, entity: str, where: Where | None = None) -> QueryPage:
+        page = self.query(entity, count_statement(entity, where))
         if page.total_count is None:
             page.total_count = 0  # QBO leaves totalCount out of an empty answer
         return page

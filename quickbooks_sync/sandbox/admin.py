@@ -29,6 +29,8 @@ Endpoints (``{entity}`` is ``Customer``/``Invoice``, any case)::
     GET  /_sandbox/stats    POST /_sandbox/stats/reset
     POST /_sandbox/latency                      {"seconds", "jitter"}
     POST /_sandbox/throttle                     {"enabled": bool}
+    POST /_sandbox/ordering                     {"tie_order": "id"|"shuffle",
+                                                 "id_order": "numeric"|"string"}
     GET/POST /_sandbox/webhooks                 {"url", "verifier_token"?, "delay"?}: send
                                                 signed CloudEvents to url on every change
     POST /_sandbox/tokens/expire                {"realm_id"?} -> {"expired": n}
@@ -115,6 +117,12 @@ def _route(app, method: str, parts: list[str], p: dict):
     if head == "latency" and method == "POST":
         st.set_latency(float(p.get("seconds", 0.0)), float(p.get("jitter", 0.0)))
         return {"seconds": st.latency[0], "jitter": st.latency[1]}
+    if head == "ordering" and method == "POST":
+        try:
+            st.set_ordering(p.get("tie_order"), p.get("id_order"))
+        except ValueError as exc:
+            raise QBOError("2010", "Invalid ordering", str(exc)) from None
+        return {"tie_order": st.ordering.ties, "id_order": st.ordering.ids}
     if head == "throttle" and method == "POST":
         st.set_throttle(bool(p.get("enabled", True)))
         return {"enabled": st.throttle_enabled}

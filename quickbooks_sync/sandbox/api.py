@@ -108,7 +108,7 @@ class V3Api:
         q.entity = entity
         if entity in ENTITIES:
             with self.state.lock:
-                rows, total = execute(q, self.state.table(realm_id, entity))
+                rows, total = execute(q, self.state.table(realm_id, entity), self.state.ordering)
                 items = [r.json for r in rows]
         elif entity == "CompanyInfo":
             info = self.state.realm(realm_id).company_info

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 DEFAULT_REALM = "9130350000000001"
+TIE_ORDERS = ("id", "shuffle")
+ID_ORDERS = ("numeric", "string")
 
 
 @dataclass(frozen=True)
@@ -33,3 +35,16 @@ class SandboxConfig:
     latency: float = 0.0
     latency_jitter: float = 0.0
     cdc_window_days: int = 30
+    # Behaviours QBO does not document (API-NOTES §10), so tests can run each way:
+    # ``tie_order``: rows equal on the ORDERBY key come back "id" (stable, by Id) or
+    # "shuffle" (a different order on every request, as a database without a tie-breaker
+    # may). An unordered query is shuffled too. ``id_order``: ORDERBY Id sorts "numeric"
+    # or "string" (``'10' < '9'``).
+    tie_order: str = "id"
+    id_order: str = "numeric"
+
+    def __post_init__(self) -> None:
+        if self.tie_order not in TIE_ORDERS:
+            raise ValueError(f"tie_order must be one of {TIE_ORDERS}, not {self.tie_order!r}")
+        if self.id_order not in ID_ORDERS:
+            raise ValueError(f"id_order must be one of {ID_ORDERS}, not {self.id_order!r}")

@@ -4,14 +4,21 @@ Why the fast paths: a sync pages 100k invoices with ``WHERE Metadata.LastUpdated
 ORDER BY Metadata.LastUpdatedTime``. The table keeps ``order`` sorted by (LUT, Id), so the
 cursor bound is a bisect and the page a slice; Id/Active/SyncToken/timestamps are read from
 the row without parsing JSON. Only conditions or orderings on other fields parse rows.
-Ties are always broken by Id numerically, so paging is stable.
+
+Rows equal on the ORDERBY key: QBO documents no order for them, nor that it is the same on
+two requests (API-NOTES §10). ``Ordering`` says what this sandbox does: break ties by Id
+(stable), or shuffle them on every request, so that a client relying on tie order loses
+rows here too. ``ORDERBY Id`` sorts numerically or as strings, for the same reason.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import json
+import random
 import re
+from dataclasses import dataclass, field
 
 from .clock import parse_qbo_datetime
 from .query import FIELDS, Cond, Query, QueryError
@@ -51,6 +58,34 @@ _STRING_PATHS = frozenset(
         "billemail",
     ]
 )
+
+
+@dataclass
+class Ordering:
+    """How rows the query does not fully order come back (see the module docstring)."""
+
+    ties: str = "id"  # "id" | "shuffle"
+    ids: str = "numeric"  # "numeric" | "string"
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def shuffles(self) -> bool:
+        return self.ties == "shuffle"
+
+    def id_key(self, rid: int):
+        return str(rid) if self.ids == "string" else rid
+
+    def shuffle_ties(self, ids, lut_of) -> list[int]:
+        """``ids`` in LUT order; each run of equal LUT comes back in a random order."""
+        out: list[int] = []
+        for _, group in itertools.groupby(ids, key=lut_of):
+            run = list(group)
+            self.rng.shuffle(run)
+            out.extend(run)
+        return out
+
+
+STABLE = Ordering()
 
 
 def _validate(q: Query) -> None:
@@ -195,7 +230,7 @@ def _sort_key(row: Row, obj, path: str):
     return (1, str(v).lower())
 
 
-def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
+def execute(q: Query, tab: EntityTable, ordering: Ordering = STABLE) -> tuple[list[Row], int]:
     """Return ``(page rows, number of matches)``; the count is exact only for COUNT(*)."""
     _validate(q)
     hide = q.entity == "Customer" and not any(c.path == "active" for c in q.conds)
@@ -224,11 +259,17 @@ def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
             if any(p not in _ROW_PATHS for p, _ in order)
             else {}
         )
-        for path, desc in reversed([*order, ("id", False)]):
+        if ordering.shuffles:
+            ordering.rng.shuffle(found)  # the stable sorts below keep ties in this order
+            keys = list(order)
+        else:
+            keys = [*order, ("id", False)]
+        for path, desc in reversed(keys):
             found.sort(key=lambda r, p=path: _sort_key(r, objs.get(r.id), p), reverse=desc)
         return _page(found, q), len(found)
 
     desc = bool(order) and order[0][1]
+    by_id = bool(order) and not by_lut
     if by_lut or lut_conds:
         i, j = _lut_range(tab.order, lut_conds)
         if by_lut:
@@ -237,10 +278,20 @@ def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
             ids = sorted((rid for _, rid in tab.order[i:j]), reverse=desc)
     else:
         ids = tab.ids[::-1] if desc else tab.ids
+    if by_id and ordering.ids == "string":
+        ids = sorted(ids, key=str, reverse=desc)
+    if not order and ordering.shuffles:
+        ids = list(ids)  # no ORDERBY: QBO promises no order at all
+        ordering.rng.shuffle(ids)
     if not row_preds and not obj_conds:
         if q.count:
             return [], len(ids)
+        if by_lut and ordering.shuffles:
+            page = ids.shuffled_slice(q.start - 1, q.start - 1 + q.max, ordering)
+            return [rows[i] for i in page], len(ids)
         return [rows[i] for i in ids[q.start - 1 : q.start - 1 + q.max]], len(ids)
+    if by_lut and ordering.shuffles:
+        ids = _tie_shuffled(ids, rows, ordering)
     needles = _needles(obj_conds)
     out, seen, skip = [], 0, q.start - 1
     for rid in ids:
@@ -259,6 +310,14 @@ def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
     return out, seen
 
 
+def _tie_shuffled(ids, rows, ordering: Ordering):
+    """Iterate ``ids`` (in LUT order) with each run of equal LUT shuffled, lazily."""
+    for _, group in itertools.groupby(ids, key=lambda rid: rows[rid].lut):
+        run = list(group)
+        ordering.rng.shuffle(run)
+        yield from run
+
+
 class _LutView:
     """Ids of ``order[i:j]`` (ascending or reversed) without copying the whole range."""
 
@@ -275,6 +334,27 @@ class _LutView:
         else:
             keys = self.order[self.i + a : self.i + b]
         return [rid for _, rid in keys]
+
+    def shuffled_slice(self, a: int, b: int, ordering: Ordering) -> list[int]:
+        """``self[a:b]`` with ties shuffled: widen to whole LUT runs, shuffle, cut."""
+        a, b, _ = slice(a, b).indices(len(self))
+        if a >= b:
+            return []
+        n = len(self)
+        lo, hi = (n - b, n - a) if self.desc else (a, b)  # ascending positions
+        order = self.order
+        first, last = order[self.i + lo][0], order[self.i + hi - 1][0]
+        wide_lo = max(self.i, bisect.bisect_left(order, (first, -1)))
+        wide_hi = min(self.j, bisect.bisect_right(order, (last, float("inf"))))
+        keys = order[wide_lo:wide_hi]
+        lut_of = dict((rid, lut) for lut, rid in keys).__getitem__
+        run = ordering.shuffle_ties([rid for _, rid in keys], lut_of)
+        if self.desc:
+            run.reverse()
+            cut = wide_hi - (self.i + hi)
+        else:
+            cut = (self.i + lo) - wide_lo
+        return run[cut : cut + (b - a)]
 
     def __iter__(self):
         rng = range(self.j - 1, self.i - 1, -1) if self.desc else range(self.i, self.j)

@@ -18,7 +18,7 @@ from datetime import datetime
 
 from . import data
 from .clock import SandboxClock
-from .config import SandboxConfig
+from .config import ID_ORDERS, TIE_ORDERS, SandboxConfig
 from .entities import (
     READ_ONLY,
     SYSTEM_FIELDS,
@@ -31,6 +31,7 @@ from .entities import (
     new_invoice,
     number_lines,
 )
+from .evaluate import Ordering
 from .faults import FaultInjector, FaultRule, Throttle
 from .oauth import TokenStore
 from .table import EntityTable, stamp
@@ -65,6 +66,7 @@ class SandboxState:
         self.throttle = Throttle(self.cfg.rate_limit_per_minute, self.cfg.max_in_flight)
         self.throttle_enabled = self.cfg.throttle
         self.latency = (self.cfg.latency, self.cfg.latency_jitter)
+        self.ordering = Ordering(self.cfg.tie_order, self.cfg.id_order)
         self.realms: dict[str, Realm] = {}
         self.webhooks = WebhookEmitter()
         self.reset_stats()
@@ -371,6 +373,15 @@ class SandboxState:
 
     def set_latency(self, seconds: float, jitter: float = 0.0) -> None:
         self.latency = (float(seconds), float(jitter))
+
+    def set_ordering(self, tie_order: str | None = None, id_order: str | None = None) -> None:
+        """Switch the undocumented orderings at run time (see ``SandboxConfig``)."""
+        ties, ids = tie_order or self.ordering.ties, id_order or self.ordering.ids
+        if ties not in TIE_ORDERS or ids not in ID_ORDERS:
+            raise ValueError(
+                f"tie_order must be one of {TIE_ORDERS} and id_order one of {ID_ORDERS}"
+            )
+        self.ordering = Ordering(ties, ids)
 
     def set_throttle(self, enabled: bool) -> None:
         self.throttle_enabled = bool(enabled)

@@ -4,15 +4,13 @@ Decision (the cursor rule). Records are read in ``MetaData.LastUpdatedTime`` ord
 window ``[cursor, hi]`` where ``hi`` is QBO's own clock (the ``time`` of its first
 answer) minus a settling lag, never the worker's clock:
 
-* Keyset paging, not offsets: each next page asks again for ``LastUpdatedTime >= t``
-  from ``STARTPOSITION 1``, where ``t`` is the newest timestamp of the page just stored.
-  A record edited while we read leaves the window for the future (it is caught by the
-  next cycle) instead of shifting unread rows past our offset.
+* Paging is the reader's (``sync.reader``, shared with reconcile and ``verifysync``):
+  keyset on ``LastUpdatedTime >= t`` from ``STARTPOSITION 1``; a second holding more
+  rows than a page is read alone in ``Id`` order between two ``COUNT(*)``, so QBO's
+  order among equal timestamps never matters. A record edited while we read leaves the
+  window for the future (caught by the next cycle) instead of shifting unread rows.
 * Inclusive ``>=``: records stamped in the same second as the cursor are read again, so
   a write landing later in that second is never lost; re-reads are harmless upserts.
-* More rows in one second than a page holds (bulk edits): that second is read by
-  offset, bracketed by two ``COUNT(*)``; if the count changed mid-pass (a row left the
-  second and shifted the rest), the pass is repeated. Then reading resumes at ``> t``.
 * The cursor is saved with every page, in the page's transaction, and only ever names a
   timestamp up to which every record is stored. A crash re-reads at most one page.
 * A large backfill is read as several disjoint windows at once (``_run_parallel``); the
@@ -29,7 +27,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,18 +37,21 @@ from django.db import connection
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.qbo.client import QBOClient, QueryPage
 from quickbooks_sync.registry import EntitySpec
+from quickbooks_sync.sync.reader import (
+    Digest,
+    EntityReader,
+    PagingError,
+    SyncInterrupted,
+    Window,
+)
 from quickbooks_sync.sync.writer import PageResult, prepare_page, write_page
-from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
+from quickbooks_sync.timeutil import TimestampError, parse_qbo_datetime
 
 logger = logging.getLogger("quickbooks_sync.sync")
 
 ProgressCallback = Callable[[str, int, int | None], None]
 
-ID_CHUNK = 100  # Ids per "Id IN (...)" verification query; keeps the URL short
-
-
-class SyncInterrupted(Exception):
-    """A stop was requested (SIGTERM/SIGINT); everything committed so far is consistent."""
+__all__ = ["CursorError", "EntitySync", "PagingError", "SyncInterrupted", "read_cursor"]
 
 
 class CursorError(Exception):
@@ -111,27 +112,12 @@ class PageSummary:
 
 
 @dataclass
-class Fetched:
-    """One page read inside a window, with how far the window is now read.
+class PreparedPage:
+    """A page as the writer needs it: its summary, prepared rows and skipped count."""
 
-    ``progress``: every record of the window stamped before it has been fetched (the
-    cursor may name it); None when the window is exhausted.
-    """
-
-    page: PageSummary
+    summary: PageSummary
     prepared: list
     skipped: int
-    progress: datetime | None
-    newest: datetime | None
-
-
-@dataclass(frozen=True)
-class Window:
-    """``lo <= LastUpdatedTime < hi`` (or ``<= hi`` when ``hi_inclusive``)."""
-
-    lo: datetime | None
-    hi: datetime | None
-    hi_inclusive: bool
 
 
 class EntitySync:
@@ -171,150 +157,65 @@ class EntitySync:
         self.progress = progress
         self.should_stop = should_stop or (lambda: False)
         self.result = EntitySyncResult(entity=spec.name)
-        self.hi: datetime | None = None
         self.total: int | None = None
         self._stats = threading.Lock()
         self._abort = threading.Event()  # set when the writer gives up: fetchers stop
-
-    # --- queries ---------------------------------------------------------------------
-
-    def _where(
-        self,
-        lo: datetime | None,
-        inclusive: bool,
-        hi: datetime | None,
-        hi_inclusive: bool = True,
-    ) -> str:
-        conditions = []
-        if self.spec.has_active:
-            conditions.append("Active IN (true, false)")  # QBO hides inactive by default
-        if lo is not None:
-            op = ">=" if inclusive else ">"
-            conditions.append(f"Metadata.LastUpdatedTime {op} '{format_qbo_datetime(lo)}'")
-        if hi is not None:
-            op = "<=" if hi_inclusive else "<"
-            conditions.append(f"Metadata.LastUpdatedTime {op} '{format_qbo_datetime(hi)}'")
-        return " AND ".join(conditions)
-
-    def _select(self, where: str, start: int, size: int | None = None) -> QueryPage:
-        self._check_stop()
-        statement = f"SELECT * FROM {self.spec.name}"
-        if where:
-            statement += f" WHERE {where}"
-        statement += (
-            f" ORDERBY Metadata.LastUpdatedTime STARTPOSITION {start} "
-            f"MAXRESULTS {size or self.page_size}"
+        self.reader = EntityReader(
+            client,
+            spec.name,
+            include_inactive=spec.has_active,
+            page_size=page_size,
+            settle=self.settle,
+            prepare=self._prepare,
+            should_stop=lambda: self.should_stop() or self._abort.is_set(),
+            on_request=self._count_request,
         )
-        clock = time.perf_counter()
-        page = self.client.query(self.spec.name, statement)
+
+    @property
+    def hi(self) -> datetime | None:
+        """QBO's settled clock, learnt from its first answer in this run."""
+        return self.reader.hi
+
+    def _count_request(self, seconds: float) -> None:
         with self._stats:
-            self.result.http_s += time.perf_counter() - clock
+            self.result.http_s += seconds
             self.result.requests += 1
-        self._learn_hi(page)
-        return page
 
-    def _count(self, where: str) -> int:
-        self._check_stop()
-        clock = time.perf_counter()
-        page = self.client.count(self.spec.name, where)
-        with self._stats:
-            self.result.http_s += time.perf_counter() - clock
-            self.result.requests += 1
-        self._learn_hi(page)
-        return page.total_count or 0
-
-    def _learn_hi(self, page: QueryPage) -> None:
-        if self.hi is None and page.server_time is not None:
-            self.hi = page.server_time.replace(microsecond=0) - self.settle
-
-    def _check_stop(self) -> None:
-        if self.should_stop() or self._abort.is_set():
-            raise SyncInterrupted(f"stopped while syncing {self.spec.name}")
-
-    def _fetch(self, where: str, start: int) -> tuple[PageSummary, list, int]:
-        """One page, validated once: (what the page held, prepared records, skipped).
+    def _prepare(self, page: QueryPage) -> Digest:
+        """Validate and map a page once, on the thread that fetched it.
 
         The decoded QBO objects are dropped here: only the prepared rows (JSON text plus
         columns) wait for the writer, which keeps memory flat on large parallel reads."""
-        page = self._select(where, start)
         clock = time.perf_counter()
         prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
         with self._stats:
             self.result.map_s += time.perf_counter() - clock
-        return PageSummary.of(page), prepared, skipped
+        return Digest(
+            count=len(page.records),
+            newest=max((r.updated_at for r in prepared), default=None),
+            payload=PreparedPage(PageSummary.of(page), prepared, skipped),
+        )
 
     # --- writing (always on the calling thread, which owns the DB connection) ----------
 
-    def _store(
-        self, page: PageSummary, prepared: list, skipped: int, cursor: datetime | None
-    ) -> None:
+    def _store(self, page: PreparedPage, cursor: datetime | None) -> None:
         if self.hold_cursor and cursor is not None:
             self.held_cursor, cursor = cursor, None
         clock = time.perf_counter()
         outcome = write_page(
-            self.spec, self.realm_id, prepared, state=self.state, cursor=cursor, skipped=skipped
+            self.spec,
+            self.realm_id,
+            page.prepared,
+            state=self.state,
+            cursor=cursor,
+            skipped=page.skipped,
         )
         self.result.db_s += time.perf_counter() - clock
-        self.result.add(outcome, page.count)
+        self.result.add(outcome, page.summary.count)
         if self.seen_ids is not None:
-            self.seen_ids.update(page.ids)
+            self.seen_ids.update(page.summary.ids)
         if self.progress is not None:
             self.progress(self.spec.name, self.result.fetched, self.total)
-
-    # --- reading one window (any thread) -----------------------------------------------
-
-    def _pages(self, window: Window | None) -> Iterator[Fetched]:
-        """Keyset-page a window. ``None``: from the cursor up to QBO's settled clock,
-        which is learnt from the first answer."""
-        lo = window.lo if window else read_cursor(self.state) if not self.full else None
-        inclusive = True
-        while True:
-            hi, hi_inclusive = (window.hi, window.hi_inclusive) if window else (self.hi, True)
-            page, prepared, skipped = self._fetch(self._where(lo, inclusive, hi, hi_inclusive), 1)
-            newest = max((r.updated_at for r in prepared), default=None)
-            if page.count < self.page_size:
-                yield Fetched(page, prepared, skipped, None, newest)
-                return
-            if newest is None:
-                raise CursorError(
-                    f"a full page of {self.spec.name} had no readable LastUpdatedTime; "
-                    "cannot page past it safely"
-                )
-            if window is None and self.hi is not None and newest > self.hi:
-                # Ordered ascending: everything up to hi is in this page.
-                yield Fetched(page, prepared, skipped, None, newest)
-                return
-            if lo is None or newest > lo:
-                yield Fetched(page, prepared, skipped, newest, newest)
-                lo, inclusive = newest, True
-                continue
-            # A whole page shares the second `lo`: read that second by offset.
-            yield Fetched(page, prepared, skipped, lo, newest)
-            yield from self._drain_second(lo)
-            inclusive = False
-
-    def _drain_second(self, second: datetime) -> Iterator[Fetched]:
-        where = self._where(second, True, second)
-        while True:
-            before = self._count(where)
-            start = 1
-            while True:
-                page, prepared, skipped = self._fetch(where, start)
-                yield Fetched(page, prepared, skipped, second, second)
-                if page.count < self.page_size:
-                    break
-                start += page.count
-            after = self._count(where)
-            if after == before:
-                return
-            logger.info(
-                "realm %s: %s rows stamped %s changed during the pass (%d -> %d); re-reading",
-                self.realm_id,
-                self.spec.name,
-                format_qbo_datetime(second),
-                before,
-                after,
-            )
 
     # --- the algorithm -----------------------------------------------------------------
 
@@ -323,7 +224,7 @@ class EntitySync:
         lo = None if self.full else read_cursor(self.state)
         if lo is None:
             # Backfill: one COUNT(*) gives the progress total and QBO's clock.
-            self.total = self._count(self._where(None, True, None))
+            self.total = self.reader.count(self.reader.where())
             if self.seen_ids is not None and not self._has_local_rows():
                 # Nothing stored yet, so nothing this read could prove deleted: a delete
                 # of a row stored during this read happens after it started, after every
@@ -336,13 +237,11 @@ class EntitySync:
         if len(windows) > 1:
             self._run_parallel(windows, lo)
         else:
-            for item in self._pages(None):
+            for item in self.reader.pages(Window(lo)):
                 cursor = item.progress
                 if cursor is None:  # window exhausted: up to QBO's settled clock
-                    cursor = self._final_cursor(
-                        None if self.full else read_cursor(self.state), item.newest
-                    )
-                self._store(item.page, item.prepared, item.skipped, cursor)
+                    cursor = self._final_cursor(lo, item.digest.newest)
+                self._store(item.digest.payload, cursor)
         if self.seen_ids is not None:
             self._reconcile()
         elif self.verify_empty:
@@ -400,7 +299,7 @@ class EntitySync:
         if self.total <= 2 * self.page_size:
             return single
         parts = min(self.concurrency, -(-self.total // self.page_size))
-        where = self._where(lo, True, self.hi)
+        where = self.reader.where(lo, self.hi)
         positions = [1 + (self.total * n) // parts for n in range(1, parts)]
         with ThreadPoolExecutor(max_workers=len(positions)) as pool:
             probes = list(pool.map(lambda p: self._probe(where, p), positions))
@@ -412,11 +311,9 @@ class EntitySync:
         windows.append(Window(edges[-2], self.hi, True))
         return windows
 
-    def _probe(self, where: str, position: int) -> datetime | None:
+    def _probe(self, where, position: int) -> datetime | None:
         try:
-            page = self._select(where, position, size=1)
-            prepared, _ = prepare_page(self.spec, self.realm_id, page.records)
-            return prepared[0].updated_at if prepared else None
+            return self.reader.probe(where, position)
         finally:
             connection.close()
 
@@ -442,7 +339,7 @@ class EntitySync:
 
         def fetch(index: int, window: Window) -> None:
             try:
-                for item in self._pages(window):
+                for item in self.reader.pages(window):
                     if abort.is_set():
                         return
                     put((index, item))
@@ -473,11 +370,9 @@ class EntitySync:
                     if item is None and not advanced:
                         continue
                     if item is None:
-                        self._store(PageSummary(0, []), [], 0, cursor)
+                        self._store(PreparedPage(PageSummary(0, []), [], 0), cursor)
                     else:
-                        self._store(
-                            item.page, item.prepared, item.skipped, cursor if advanced else None
-                        )
+                        self._store(item.digest.payload, cursor if advanced else None)
                     if advanced:
                         written_cursor = cursor
             except BaseException:
@@ -512,22 +407,12 @@ class EntitySync:
         )
         candidates = sorted(local - (self.seen_ids or set()))
         deletions: dict[str, datetime] = {}
-        for start in range(0, len(candidates), ID_CHUNK):
-            chunk = candidates[start : start + ID_CHUNK]
-            ids = ", ".join(f"'{qb_id}'" for qb_id in chunk)
-            where = f"Id IN ({ids})"
-            if self.spec.has_active:
-                where = f"Active IN (true, false) AND {where}"
-            self._check_stop()
-            page = self.client.query(
-                self.spec.name, f"SELECT * FROM {self.spec.name} WHERE {where} MAXRESULTS 1000"
-            )
-            self.result.requests += 1
-            prepared, skipped = prepare_page(self.spec, self.realm_id, page.records)
+        for chunk, page in self.reader.by_ids(candidates):
+            digest = self._prepare(page)
             still_there = {str(r.get("Id")) for r in page.records if isinstance(r, dict)}
             seen_gone_at = page.server_time or datetime.now(UTC)
             deletions.update({qb_id: seen_gone_at for qb_id in chunk if qb_id not in still_there})
-            self._store(PageSummary.of(page), prepared, skipped, None)
+            self._store(digest.payload, None)
         outcome = write_page(
             self.spec,
             self.realm_id,

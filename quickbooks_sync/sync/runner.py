@@ -27,15 +27,18 @@ from quickbooks_sync.sync.engine import (
     CursorError,
     EntitySync,
     EntitySyncResult,
+    PagingError,
     ProgressCallback,
     SyncInterrupted,
     read_cursor,
 )
+from quickbooks_sync.sync.presence import Presence, announced
 from quickbooks_sync.sync.scheduler import (
     companies_ensure_from_tokens,
     companies_mark_due,
     company_claim,
     company_release,
+    lease_holder,
     leased,
     new_worker_id,
 )
@@ -60,7 +63,8 @@ class EntityOutcome:
 class CycleResult:
     outcomes: list[EntityOutcome] = field(default_factory=list)
     interrupted: bool = False
-    skipped: list[str] = field(default_factory=list)  # realms another worker holds
+    skipped: list[str] = field(default_factory=list)  # realms a live worker syncs now
+    holders: dict[str, str] = field(default_factory=dict)  # skipped realm -> its worker
 
     @property
     def ok(self) -> bool:
@@ -192,7 +196,7 @@ def sync_entity(
     except SyncInterrupted:
         SyncState.objects.filter(pk=state.pk).update(status=SyncState.Status.PENDING)
         raise
-    except (QBOError, CursorError) as exc:
+    except (QBOError, CursorError, PagingError) as exc:
         return _failed(state, exc, started)
     except Exception as exc:
         # Unexpected: record it (type only, a message could quote data) and let it surface.
@@ -352,54 +356,100 @@ def run_cycle(
 ) -> CycleResult:
     """Sync every requested realm once (``runsync --once``), each under a lease.
 
-    A realm leased by another worker is being synced right now: it is skipped and counts
-    as success. A realm that needs re-authorisation or was disconnected is a failure.
+    A realm leased by a worker that is provably running right now is skipped and counts
+    as success; one leased by a worker that is provably dead is taken over at once; one
+    leased by a worker we cannot prove alive is a failure (nothing was synced, and nobody
+    can vouch that anything is being synced). A realm that needs re-authorisation or was
+    disconnected is a failure.
     """
     specs = resolve_entities(entities)
     worker_id = worker_id or new_worker_id()
     cycle = CycleResult()
     companies_ensure_from_tokens()
     stop = should_stop or (lambda: False)
-    for realm_id in realms_to_sync(realm_ids):
-        if stop():
-            cycle.interrupted = True
-            break
-        company = Company.objects.filter(realm_id=realm_id).first()
-        if company is None:  # e.g. QB_REALM_ID without tokens: fails with the reason
-            cycle.outcomes.extend(
-                _sync_one_realm(realm_id, specs, full=full, progress=progress, should_stop=stop)
-            )
-            continue
-        if company.status == Company.Status.DISCONNECTED:
-            cycle.outcomes.append(
-                EntityOutcome(
-                    realm_id, "*", False, error="disconnected; connect it again", realm_wide=True
-                )
-            )
-            continue
-        if company.status == Company.Status.NEEDS_REAUTH:
-            # Try anyway: tokens may have been replaced by bootstrap_tokens since.
-            Company.objects.filter(pk=company.pk).update(status=Company.Status.CONNECTED)
-        claimed = company_claim(worker_id=worker_id, realm_id=realm_id, due_only=False)
-        if claimed is None:
-            logger.info("realm %s is being synced by another worker; skipped", realm_id)
-            cycle.skipped.append(realm_id)
-            continue
-        try:
-            cycle.outcomes.extend(
-                sync_claimed_realm(
-                    claimed,
-                    worker_id=worker_id,
-                    specs=specs,
-                    full=full,
-                    progress=progress,
-                    should_stop=stop,
-                )
-            )
-        except SyncInterrupted:
-            cycle.interrupted = True
-            break
+    with announced(worker_id) as presence:
+        for realm_id in realms_to_sync(realm_ids):
+            if stop():
+                cycle.interrupted = True
+                break
+            try:
+                _cycle_realm(cycle, realm_id, specs, worker_id, presence, full, progress, stop)
+            except SyncInterrupted:
+                cycle.interrupted = True
+                break
     return cycle
+
+
+def _cycle_realm(
+    cycle: CycleResult,
+    realm_id: str,
+    specs: list[EntitySpec],
+    worker_id: str,
+    presence: Presence,
+    full: bool,
+    progress: ProgressCallback | None,
+    stop: Callable[[], bool],
+) -> None:
+    company = Company.objects.filter(realm_id=realm_id).first()
+    if company is None:  # e.g. QB_REALM_ID without tokens: fails with the reason
+        cycle.outcomes.extend(
+            _sync_one_realm(realm_id, specs, full=full, progress=progress, should_stop=stop)
+        )
+        return
+    if company.status == Company.Status.DISCONNECTED:
+        cycle.outcomes.append(
+            EntityOutcome(
+                realm_id, "*", False, error="disconnected; connect it again", realm_wide=True
+            )
+        )
+        return
+    if company.status == Company.Status.NEEDS_REAUTH:
+        # Try anyway: tokens may have been replaced by bootstrap_tokens since.
+        Company.objects.filter(pk=company.pk).update(status=Company.Status.CONNECTED)
+    claimed = None
+    for _ in range(3):  # a lease released between our claim and our look is claimed again
+        claimed = company_claim(
+            worker_id=worker_id, realm_id=realm_id, due_only=False, presence=presence
+        )
+        if claimed is not None:
+            break
+        holder = lease_holder(realm_id)
+        if holder is None:
+            continue
+        owner, alive = holder
+        if alive:
+            logger.info("realm %s is being synced by live worker %s; skipped", realm_id, owner)
+            cycle.skipped.append(realm_id)
+            cycle.holders[realm_id] = owner
+            return
+        cycle.outcomes.append(
+            EntityOutcome(
+                realm_id,
+                "*",
+                False,
+                error=(
+                    f"leased by worker {owner}, which cannot be proven alive from here "
+                    "(another host, or a worker without a proof of life); nothing synced. "
+                    "Its lease runs out after SYNC_LEASE_SECONDS: run again then."
+                ),
+            )
+        )
+        return
+    if claimed is None:
+        cycle.outcomes.append(
+            EntityOutcome(realm_id, "*", False, error="could not claim the realm; run again")
+        )
+        return
+    cycle.outcomes.extend(
+        sync_claimed_realm(
+            claimed,
+            worker_id=worker_id,
+            specs=specs,
+            full=full,
+            progress=progress,
+            should_stop=stop,
+        )
+    )
 
 
 def run_worker(
@@ -416,9 +466,24 @@ def run_worker(
     worker_id = worker_id or new_worker_id()
     fully_read: set[str] = set()
     logger.info("worker %s started", worker_id)
+    with announced(worker_id) as presence:
+        _work(stop, specs, worker_id, presence, full, fully_read, progress, report)
+    logger.info("worker %s stopped", worker_id)
+
+
+def _work(
+    stop: threading.Event,
+    specs: list[EntitySpec],
+    worker_id: str,
+    presence: Presence,
+    full: bool,
+    fully_read: set[str],
+    progress: ProgressCallback | None,
+    report: Callable[[str, list[EntityOutcome]], None] | None,
+) -> None:
     while not stop.is_set():
         companies_ensure_from_tokens()
-        company = company_claim(worker_id=worker_id)
+        company = company_claim(worker_id=worker_id, presence=presence)
         if company is None:
             stop.wait(settings.SYNC_POLL_SECONDS)
             continue
@@ -437,7 +502,6 @@ def run_worker(
         fully_read.add(company.realm_id)
         if report is not None:
             report(company.realm_id, outcomes)
-    logger.info("worker %s stopped", worker_id)
 
 
 def company_refresh_name(*, realm_id: str) -> str:

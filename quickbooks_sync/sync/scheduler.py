@@ -4,8 +4,10 @@ Decision: workers are stateless; the ``Company`` table is the queue. A worker cl
 realm that has been due the longest with ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL;
 on SQLite the IMMEDIATE transaction serialises claims, and a single worker is the
 supported setup), writes a lease with an expiry, renews it from a heartbeat thread while
-it works, and releases it with the next due time. A worker that dies simply stops
-renewing: its lease runs out and another worker takes the realm over. A realm that keeps
+it works, and releases it with the next due time. A worker that dies is noticed at once:
+it held a proof of life that dies with its process (``sync.presence``: an advisory lock on
+PostgreSQL, a file lock on SQLite), so a claimer takes its realms over without waiting;
+one that hangs stops renewing and its lease runs out. A realm that keeps
 failing backs off exponentially (capped), so it never starves the others; realms are
 served in order of due time.
 """
@@ -27,6 +29,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from quickbooks_sync.models import Company, Token
+from quickbooks_sync.sync.presence import Presence, holder_alive
 
 logger = logging.getLogger("quickbooks_sync.scheduler")
 
@@ -46,9 +49,17 @@ def companies_ensure_from_tokens() -> None:
         )
 
 
+TAKEOVER_SCAN = 50  # leased candidates checked for a dead holder per claim
+
+
+def _lease_free(now: datetime) -> Q:
+    return Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+
+
 def _claimable(now: datetime):
+    """Free or expired leases, and live leases whose holder may be provably dead."""
     return Company.objects.filter(status=Company.Status.CONNECTED).filter(
-        Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now)
+        _lease_free(now) | ~Q(lease_liveness="")
     )
 
 
@@ -59,9 +70,18 @@ def _lock(queryset):
 
 
 def company_claim(
-    *, worker_id: str, realm_id: str | None = None, due_only: bool = True
+    *,
+    worker_id: str,
+    realm_id: str | None = None,
+    due_only: bool = True,
+    presence: Presence | None = None,
 ) -> Company | None:
-    """Lease one realm: the given one (if free), else the one due the longest."""
+    """Lease one realm: the given one (if free), else the one due the longest.
+
+    A realm leased by a worker that is provably dead counts as free (``sync.presence``).
+    ``presence`` is this worker's own proof of life, recorded with the lease so that the
+    next claimer can tell whether we died.
+    """
     now = timezone.now()
     with transaction.atomic():
         candidates = _claimable(now)
@@ -69,14 +89,37 @@ def company_claim(
             candidates = candidates.filter(realm_id=realm_id)
         if due_only:
             candidates = candidates.filter(next_sync_due_at__lte=now)
-        company = _lock(candidates.order_by("next_sync_due_at", "id")).first()
+        company, taken_from = None, ""
+        for candidate in _lock(candidates.order_by("next_sync_due_at", "id"))[:TAKEOVER_SCAN]:
+            expired = candidate.lease_expires_at is None or candidate.lease_expires_at < now
+            if expired:
+                company = candidate
+                break
+            if holder_alive(candidate.lease_owner, candidate.lease_liveness) is False:
+                company, taken_from = candidate, candidate.lease_owner
+                break
         if company is None:
             return None
         company.lease_owner = worker_id
+        company.lease_liveness = presence.liveness if presence is not None else ""
         company.lease_expires_at = now + timedelta(seconds=settings.SYNC_LEASE_SECONDS)
         company.last_sync_started_at = now
         company.save(
-            update_fields=["lease_owner", "lease_expires_at", "last_sync_started_at", "updated_at"]
+            update_fields=[
+                "lease_owner",
+                "lease_liveness",
+                "lease_expires_at",
+                "last_sync_started_at",
+                "updated_at",
+            ]
+        )
+    if taken_from:
+        logger.warning(
+            "worker %s took realm %s over from %s, which is no longer running",
+            worker_id,
+            company.realm_id,
+            taken_from,
+            extra={"realm_id": company.realm_id, "event": "takeover"},
         )
     logger.info(
         "worker %s claimed realm %s",
@@ -85,6 +128,22 @@ def company_claim(
         extra={"realm_id": company.realm_id, "event": "claim"},
     )
     return company
+
+
+def lease_holder(realm_id: str) -> tuple[str, bool | None] | None:
+    """Who holds a live lease on ``realm_id`` and whether it is provably running.
+
+    None when the realm is free (or unknown). Read in its own transaction, so that the
+    PostgreSQL try-lock of the check is released at once.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        company = Company.objects.filter(realm_id=realm_id).first()
+        if company is None or not company.lease_owner:
+            return None
+        if company.lease_expires_at is None or company.lease_expires_at < now:
+            return None
+        return company.lease_owner, holder_alive(company.lease_owner, company.lease_liveness)
 
 
 def company_renew(*, company_id: int, worker_id: str) -> bool:
@@ -109,6 +168,7 @@ def company_release(*, company_id: int, worker_id: str, ok: bool, error: str = "
         delay = min(interval * (2 ** min(failures - 1, 16)), max(cap, interval))
     fields = {
         "lease_owner": "",
+        "lease_liveness": "",
         "lease_expires_at": None,
         "last_sync_finished_at": now,
         "consecutive_failures": failures,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
-from quickbooks_sync.qbo.client import QBOClient
+from django.conf import settings
+
+from quickbooks_sync.qbo.client import QBOClient, QueryPage
 from quickbooks_sync.registry import EntitySpec
-from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
-
-ID_CHUNK = 100
+from quickbooks_sync.sync.reader import Digest, EntityReader, Window
+from quickbooks_sync.timeutil import TimestampError, parse_qbo_datetime
 
 
 @dataclass
@@ -40,23 +42,47 @@ class EntityCheck:
         )
 
 
-def _active_clause(spec: EntitySpec) -> str:
-    return "Active IN (true, false)" if spec.has_active else ""
+def _versions(page: QueryPage) -> Digest:
+    """Id -> SyncToken of every record with an Id, valid or not: a record the sync had
+    to skip as malformed is still one QBO has, and must show up as missing here."""
+    versions: dict[str, str] = {}
+    stamps = []
+    for record in page.records:
+        if isinstance(record, dict) and record.get("Id") is not None:
+            versions[str(record["Id"])] = str(record.get("SyncToken"))
+            with contextlib.suppress(KeyError, TypeError, TimestampError):
+                stamps.append(parse_qbo_datetime(record["MetaData"]["LastUpdatedTime"]))
+    return Digest(len(page.records), max(stamps, default=None), versions)
 
 
-def verify_entity(client: QBOClient, spec: EntitySpec, *, ids: bool = False) -> EntityCheck:
+def _reader(client: QBOClient, spec: EntitySpec, page_size: int | None) -> EntityReader:
+    return EntityReader(
+        client,
+        spec.name,
+        include_inactive=spec.has_active,
+        page_size=page_size or settings.QB_MAX_RESULTS,
+        settle=timedelta(seconds=settings.QB_SETTLE_SECONDS),
+        prepare=_versions,
+    )
+
+
+def verify_entity(
+    client: QBOClient, spec: EntitySpec, *, ids: bool = False, page_size: int | None = None
+) -> EntityCheck:
+    reader = _reader(client, spec, page_size)
     local = dict(
         spec.model.objects.live()
         .filter(realm_id=client.realm_id)
         .values_list("qb_id", "sync_token")
     )
-    qbo_count = client.count(spec.name, _active_clause(spec)).total_count or 0
+    qbo_count = reader.count(reader.where())
     check = EntityCheck(client.realm_id, spec.name, len(local), qbo_count)
     if not ids:
         return check
-    remote = read_all_versions(client, spec)
+    remote = read_all_versions(reader)
     unseen = sorted(set(local) - set(remote), key=_id_order)
-    remote.update(_versions_by_id(client, spec, unseen))
+    for _, page in reader.by_ids(unseen):
+        remote.update(_versions(page).payload)
     check.compared_ids = True
     check.qbo_count = len(remote)
     check.missing_locally = sorted(set(remote) - set(local), key=_id_order)
@@ -67,46 +93,13 @@ def verify_entity(client: QBOClient, spec: EntitySpec, *, ids: bool = False) -> 
     return check
 
 
-def read_all_versions(client: QBOClient, spec: EntitySpec, page_size: int = 1000) -> dict:
-    """Every (Id -> SyncToken) QBO has, read by keyset on LastUpdatedTime."""
+def read_all_versions(reader: EntityReader) -> dict[str, str]:
+    """Every (Id -> SyncToken) QBO has up to its settled clock, by the one paging rule
+    (``sync.reader``): keyset on time, crowded seconds in Id order between two counts."""
     versions: dict[str, str] = {}
-    lo = None
-    start = 1
-    while True:
-        conditions = [c for c in (_active_clause(spec),) if c]
-        if lo is not None:
-            conditions.append(f"Metadata.LastUpdatedTime >= '{format_qbo_datetime(lo)}'")
-        where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-        page = client.query(
-            spec.name,
-            f"SELECT * FROM {spec.name}{where} ORDERBY Metadata.LastUpdatedTime "
-            f"STARTPOSITION {start} MAXRESULTS {page_size}",
-        )
-        stamps = []
-        for record in page.records:
-            if isinstance(record, dict) and record.get("Id") is not None:
-                versions[str(record["Id"])] = str(record.get("SyncToken"))
-                with contextlib.suppress(KeyError, TypeError, TimestampError):
-                    stamps.append(parse_qbo_datetime(record["MetaData"]["LastUpdatedTime"]))
-        if len(page.records) < page_size:
-            return versions
-        newest = max(stamps) if stamps else None
-        if newest is not None and newest != lo:
-            lo, start = newest, 1
-        else:
-            start += len(page.records)  # a whole page in one second: step by offset
-
-
-def _versions_by_id(client: QBOClient, spec: EntitySpec, wanted: list[str]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for index in range(0, len(wanted), ID_CHUNK):
-        chunk = ", ".join(f"'{i}'" for i in wanted[index : index + ID_CHUNK])
-        where = " AND ".join(c for c in (_active_clause(spec), f"Id IN ({chunk})") if c)
-        page = client.query(spec.name, f"SELECT * FROM {spec.name} WHERE {where} MAXRESULTS 1000")
-        for record in page.records:
-            if isinstance(record, dict) and record.get("Id") is not None:
-                found[str(record["Id"])] = str(record.get("SyncToken"))
-    return found
+    for item in reader.pages(Window(None)):
+        versions.update(item.digest.payload)
+    return versions
 
 
 def _id_order(qb_id: str) -> tuple[int, str]:

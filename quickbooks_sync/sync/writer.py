@@ -69,6 +69,10 @@ def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
     qb_id = str(qb_id)
     if len(qb_id) > 64:
         raise MalformedRecord("Id longer than 64 characters")
+    if not qb_id.isprintable():
+        # Quotes are fine (every query literal is escaped, qbo.query); control characters
+        # are never a QBO Id and would make logs and queries ambiguous.
+        raise MalformedRecord("Id contains control characters")
     meta = raw.get("MetaData")
     if not isinstance(meta, dict):
         raise MalformedRecord("missing MetaData")

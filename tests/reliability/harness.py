@@ -222,19 +222,13 @@ def bootstrap(db: ScratchDB, server, realm: str, **extra: object) -> subprocess.
     return result
 
 
-def sync_until_done(
-    db: ScratchDB, server, *, attempts: int = 10, **extra: object
-) -> subprocess.CompletedProcess:
-    """``runsync --once`` until a cycle completes for every realm (a dead worker's lease
-    runs out after SYNC_LEASE_SECONDS; until then the realm is reported as skipped)."""
-    env = command_env(db, server, **extra)
-    result = None
-    for _ in range(attempts):
-        result = manage("runsync", "--once", "--no-progress", env=env)
-        if result.returncode == 0 and "being synced by another worker" not in result.stdout:
-            return result
-        time.sleep(1.1)
-    raise AssertionError(f"runsync never completed: {result.stdout}\n{result.stderr}")
+def sync_until_done(db: ScratchDB, server, **extra: object) -> subprocess.CompletedProcess:
+    """One ``runsync --once`` that must sync every realm itself: a worker killed before
+    it is proven dead (``sync.presence``) and taken over at once, never waited out."""
+    result = manage("runsync", "--once", "--no-progress", env=command_env(db, server, **extra))
+    assert result.returncode == 0, f"runsync failed: {result.stdout}\n{result.stderr}"
+    assert "being synced by another worker" not in result.stdout, result.stdout
+    return result
 
 
 # --- truth --------------------------------------------------------------------------------------

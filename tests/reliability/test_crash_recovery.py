@@ -8,7 +8,10 @@ Safeguards this proves (each removal makes it fail):
 * the idempotent upsert on (realm_id, qb_id) that never replaces a newer version
   (``writer.write_page``): without it re-read pages would duplicate or regress rows;
 * the inclusive ``>=`` keyset cursor and the reconcile fallback (``engine``/``cdc``):
-  rows touched in bulk between runs (one shared second, more than a page) must all arrive.
+  rows touched in bulk between runs (one shared second, more than a page) must all arrive,
+  with the sandbox returning those ties in a new order on every request (``sync.reader``);
+* the dead worker's proof of life (``sync.presence``): each run starts right after the
+  kill, with 10-minute leases, and must take the realm over instead of skipping it.
 """
 
 from __future__ import annotations
@@ -97,11 +100,12 @@ def test_sigkill_at_random_moments_then_restart_equals_truth(tmp_path):
         realms=(REALM,),
         throttle=False,
         latency=0.01,
+        tie_order="shuffle",
     )
     with SandboxServer(config) as server, ScratchDB("crash", tmp_path) as db:
         migrate(db)
         bootstrap(db, server, REALM)
-        env = command_env(db, server, QB_MAX_RESULTS=page)
+        env = command_env(db, server, QB_MAX_RESULTS=page, SYNC_LEASE_SECONDS=600)
         pages_per_read = max(2, records // page)
         kills: list[str] = []
         runs = 0
@@ -134,13 +138,13 @@ def test_sigkill_at_random_moments_then_restart_equals_truth(tmp_path):
                 completed_last = False
                 print(f"[reliability] run {runs}: SIGKILL {mode} after {after}+ requests")
             else:
-                _out, err = proc.communicate()
+                out, err = proc.communicate()
                 assert proc.returncode == 0, err
+                assert "being synced by another worker" not in out, out
                 completed_last = True
                 print(f"[reliability] run {runs}: finished before the {mode} kill")
-            server.state.clear_faults()
-            time.sleep(1.1)  # the dead worker's lease (SYNC_LEASE_SECONDS=1) runs out
-        sync_until_done(db, server, QB_MAX_RESULTS=page)
+            server.state.clear_faults()  # and the next run starts at once
+        sync_until_done(db, server, QB_MAX_RESULTS=page, SYNC_LEASE_SECONDS=600)
         runs += 1
 
         comparisons = {e: compare_scratch(db, server, REALM, e) for e in ("Customer", "Invoice")}

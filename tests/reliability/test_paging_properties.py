@@ -4,9 +4,10 @@ page size, and updates landing between any two requests (QBO's clock moving forw
 them) end, after the run and one more incremental run, with every record stored at its
 latest SyncToken, no duplicate, and a cursor never past QBO's clock.
 
-Safeguards: inclusive ``>=`` keyset paging, the same-second offset pass bracketed by
-``COUNT(*)`` (``_drain_second``), the window's upper bound taken from QBO's clock. A
-strict ``>``, offset paging or a worker-clock bound each fail within a few examples.
+Safeguards: inclusive ``>=`` keyset paging, the same-second pass in Id order bracketed by
+``COUNT(*)`` (``EntityReader.drain_second``), the window's upper bound taken from QBO's
+clock. A strict ``>``, offset paging, a same-second pass in time order (with ties
+shuffled) or a worker-clock bound each fail within a few examples.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from tests.reliability.harness import FULL, record_result
 
 pytestmark = pytest.mark.django_db
 
-EXAMPLES = 1000 if FULL else 200
+ORDERINGS = [("id", "numeric"), ("shuffle", "numeric"), ("shuffle", "string")]
+
+EXAMPLES = 1000 if FULL else 300
 RUNS = {"examples": 0, "records": 0, "lost": 0}
 
 scenario = st.fixed_dictionaries(
@@ -53,11 +56,13 @@ def run(fake: FakeQBO, page_size: int) -> None:
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(case=scenario)
-def test_any_timestamps_pages_and_interleaved_updates_end_with_every_record(case):
+@given(case=scenario, ordering=st.sampled_from(ORDERINGS), seed=st.integers(0, 2**16))
+def test_any_timestamps_pages_and_interleaved_updates_end_with_every_record(case, ordering, seed):
+    """Also whatever QBO does with ties: by Id, or a new order on every request (and Ids
+    sorted as numbers or as strings); offset paging in time order fails the shuffle."""
     Invoice.objects.all().delete()
     SyncState.objects.all().delete()
-    fake = FakeQBO()
+    fake = FakeQBO(tie_order=ordering[0], id_order=ordering[1], seed=seed)
     for i, offset in enumerate(case["stamps"], start=1):
         fake.put(i, T0 + timedelta(seconds=offset))
     fake.now = T0 + timedelta(seconds=7)

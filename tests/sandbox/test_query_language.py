@@ -183,3 +183,35 @@ def test_unknown_property_is_a_validation_error(state):
         run(state, "SELECT * FROM Customer WHERE Nickname = 'x'")
     assert err.value.code == "4001"
     assert "Nickname".lower() in err.value.detail.lower()
+
+
+def test_orderings_qbo_does_not_promise_can_each_be_served():
+    """Ties on the ORDERBY key: stable by Id, or a new order per request; Ids sorted as
+    numbers or strings; an unordered query shuffled too (API-NOTES §10)."""
+    st = SandboxState(SandboxConfig(customers=0, invoices=0))
+    st.clock.freeze(NOW)
+    st.create(REALM, "Customer", {"DisplayName": "Bulk Buyer"})
+    for _ in range(1, 13):
+        st.create(REALM, "Invoice", {"CustomerRef": {"value": "1"}, "TotalAmt": 1.0})
+    by_lut = "SELECT * FROM Invoice ORDERBY Metadata.LastUpdatedTime STARTPOSITION 3 MAXRESULTS 6"
+    assert ids(run_with(st, by_lut)) == [str(i) for i in range(3, 9)]
+    st.set_ordering(tie_order="shuffle")
+    seen = {tuple(ids(run_with(st, by_lut))) for _ in range(5)}
+    assert len(seen) > 1, "ties should come back in a new order"
+    full = "SELECT * FROM Invoice ORDERBY Metadata.LastUpdatedTime DESC MAXRESULTS 100"
+    assert sorted(ids(run_with(st, full)), key=int) == [str(i) for i in range(1, 13)]
+    assert len({tuple(ids(run_with(st, "SELECT * FROM Invoice"))) for _ in range(5)}) > 1
+    by_id = "SELECT * FROM Invoice ORDERBY Id MAXRESULTS 100"
+    assert ids(run_with(st, by_id)) == [str(i) for i in range(1, 13)]
+    st.set_ordering(id_order="string")
+    assert ids(run_with(st, by_id))[:5] == ["1", "10", "11", "12", "2"]
+    with pytest.raises(ValueError, match="tie_order"):
+        st.set_ordering(tie_order="sometimes")
+    with pytest.raises(ValueError, match="tie_order"):
+        SandboxConfig(tie_order="sometimes")
+
+
+def run_with(state, text):
+    q = parse(text)
+    rows, _ = execute(q, state.table(REALM, q.entity), state.ordering)
+    return [r.obj() for r in rows]

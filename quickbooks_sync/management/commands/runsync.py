@@ -62,7 +62,10 @@ class Command(BaseCommand):
             )
         self._report_outcomes(result.outcomes)
         for realm_id in result.skipped:
-            self.stdout.write(f"realm {realm_id}: being synced by another worker; skipped")
+            self.stdout.write(
+                f"realm {realm_id}: being synced by another worker right now "
+                f"({result.holders.get(realm_id, '?')}, alive); skipped"
+            )
         if result.interrupted:
             self.stdout.write("Stopped on request; committed pages are kept, the next run resumes.")
         return result
