@@ -11,6 +11,20 @@ from django.utils import timezone
 TEST_KEY = Fernet.generate_key().decode()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of this run's own on PostgreSQL (``test_<name>_<pid>``), so two
+    runs on one server (a developer and CI, or both halves of ``make test`` by hand) never
+    drop each other's database. ``DATABASE_TEST_NAME`` still wins when set."""
+    import os
+
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql") and not (db.get("TEST") or {}).get("NAME"):
+        db.setdefault("TEST", {})["NAME"] = f"test_{db['NAME']}_{os.getpid()}"
+
+
 @pytest.fixture(autouse=True)
 def _qb_settings(settings):
     """Test-friendly settings: a real encryption key, no settling lag, no long sleeps."""
