@@ -7,13 +7,14 @@ import threading
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from quickbooks_sync.schema import MigratedCommand
 from quickbooks_sync.sync.progress import progress_reporter
 from quickbooks_sync.sync.runner import CycleResult, EntityOutcome, run_cycle, run_worker
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = "Sync QuickBooks Online into the local database (once, or every SYNC_INTERVAL_MINUTES)."
 
     def add_arguments(self, parser) -> None:
