@@ -19,6 +19,7 @@ from qbproject.envconf import (
     float_setting,
     int_setting,
     str_setting,
+    time_zone_setting,
     url_setting,
 )
 
@@ -111,7 +112,9 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Times in the admin (and this process's local time) are the company's: accountants read
+# "10:05" as their office's 10:05. Stored values stay UTC.
+TIME_ZONE = time_zone_setting("QB_COMPANY_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
