@@ -35,7 +35,8 @@ test-sqlite: install
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: install postgres
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	# A test database of its own per run: parallel runs on one server must not drop each other's.
+	DATABASE_URL=$(PG_URL) DATABASE_TEST_NAME=$${DATABASE_TEST_NAME:-test_qbo_$$$$} $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Start the local PostgreSQL server if it is down (CI machines have one installed).
 postgres:
