@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+SHELL := /bin/bash
 
 .PHONY: install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers reliability
 
@@ -18,19 +19,24 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) scripts/demo.py
 
-## The README's second command: lint, migrations check, then the suite on SQLite and PostgreSQL.
-test: install lint test-sqlite test-postgres
+## The README's second command: lint, migrations check, then the suite on SQLite AND on
+## PostgreSQL. Each part runs even if an earlier one failed; a summary names what failed and
+## the exit code is non-zero if anything did. Browser tests run when /usr/bin/chromium is
+## present and are reported as skipped otherwise (`make chromium` installs it; never implicit).
+test: install
+	@scripts/test_all.sh "$(MAKE)"
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py makemigrations --check --dry-run
 
-test-sqlite: install chromium
-	DATABASE_URL= $(PY) -m pytest
+test-sqlite: install
+	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)
 
 test-postgres: install postgres
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest
+	# A test database of its own per run: parallel runs on one server must not drop each other's.
+	DATABASE_URL=$(PG_URL) DATABASE_TEST_NAME=$${DATABASE_TEST_NAME:-test_qbo_$$$$} $(PY) -m pytest $(PYTEST_ARGS)
 
 ## Start the local PostgreSQL server if it is down (CI machines have one installed).
 postgres:
@@ -48,7 +54,8 @@ bench: install postgres
 bench-workers: install postgres
 	$(PY) scripts/bench_workers.py
 
-## Debian's Chromium for the browser tests (Playwright drives it; no browser download). Root only.
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download). Root
+## only; apt installs about 125 packages. `make test` never runs this by itself.
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 

@@ -128,3 +128,15 @@ def fernet_keys_setting(name: str) -> list[str]:
                 'cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"`.'
             ) from None
     return keys
+
+
+def time_zone_setting(name: str, default: str) -> str:
+    """An IANA time zone name such as ``Europe/Paris`` (tzdata ships with the project)."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    value = str_setting(name, default)
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _bad(name, value, "expected an IANA time zone such as Europe/Paris or UTC") from None
+    return value

@@ -19,6 +19,7 @@ from qbproject.envconf import (
     float_setting,
     int_setting,
     str_setting,
+    time_zone_setting,
     url_setting,
 )
 
@@ -57,6 +58,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves /static/ (the admin's CSS) from the app itself, also with DEBUG off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -109,11 +112,23 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Times in the admin (and this process's local time) are the company's: accountants read
+# "10:05" as their office's 10:05. Stored values stay UTC.
+TIME_ZONE = time_zone_setting("QB_COMPANY_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic --noinput` gathers the admin's files here; WhiteNoise serves
+# them (compressed, with content-hashed names cached for a year) from the WSGI app, so
+# `runserver` with DJANGO_DEBUG=false and gunicorn show a styled admin with no web server.
+STATIC_ROOT = Path(str_setting("DJANGO_STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "quickbooks_sync.staticstorage.StaticStorage"},
+}
+# Also serve files straight from the apps, so a checkout that skipped collectstatic still
+# gets a styled admin (with short cache lifetimes) instead of bare HTML.
+WHITENOISE_USE_FINDERS = True
 
 # --- Production hardening (`manage.py check --deploy` passes with DJANGO_SECURE=true) -----
 if bool_setting("DJANGO_SECURE", False):

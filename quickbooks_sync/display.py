@@ -8,6 +8,7 @@ the command-line table must read the same as the admin.
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 
 def format_delta(delta: timedelta) -> str:
@@ -29,3 +30,12 @@ def format_age(seconds: float | None) -> str:
     if seconds is None:
         return "never"
     return f"{format_delta(timedelta(seconds=seconds))} ago"
+
+
+def format_money(amount: Decimal | None, currency: str = "") -> str:
+    """``Decimal("12345.5"), "EUR"`` -> "EUR 12,345.50": the currency is always written out
+    (a multi-currency company has EUR, GBP and CAD side by side) and thousands separated."""
+    if amount is None:
+        return "-"
+    text = f"{amount:,.2f}"
+    return f"{currency} {text}" if currency else text

@@ -148,7 +148,7 @@ class SyncedRecord(models.Model):
     qb_id = models.CharField("QBO Id", max_length=64)
     sync_token = models.CharField(max_length=32)
     qb_updated_at = models.DateTimeField(
-        "last updated in QBO", help_text="MetaData.LastUpdatedTime, in UTC."
+        "last changed in QuickBooks", help_text="MetaData.LastUpdatedTime."
     )
     raw_data = models.JSONField(help_text="The object exactly as QBO returned it.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -170,9 +170,12 @@ class SyncedRecord(models.Model):
 
 
 class Customer(SyncedRecord):
-    display_name = models.CharField(max_length=500, blank=True, db_index=True)
+    display_name = models.CharField("customer", max_length=500, blank=True, db_index=True)
     email = models.CharField(max_length=254, blank=True)
     balance = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="CurrencyRef: ISO code of the customer's currency."
+    )
     active = models.BooleanField(default=True)
     merged_into_qb_id = models.CharField(
         "merged into (QBO Id)",
@@ -192,12 +195,15 @@ class Customer(SyncedRecord):
 
 
 class Invoice(SyncedRecord):
-    doc_number = models.CharField(max_length=64, blank=True, db_index=True)
+    doc_number = models.CharField("invoice no.", max_length=64, blank=True, db_index=True)
     customer_qb_id = models.CharField(max_length=64, blank=True, db_index=True)
-    txn_date = models.DateField(null=True, blank=True)
-    due_date = models.DateField(null=True, blank=True)
-    total_amt = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    txn_date = models.DateField("date", null=True, blank=True)
+    due_date = models.DateField("due date", null=True, blank=True)
+    total_amt = models.DecimalField("total", max_digits=18, decimal_places=2, null=True, blank=True)
     balance = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(
+        max_length=3, blank=True, help_text="CurrencyRef: ISO code the amounts are in."
+    )
     voided = models.BooleanField(
         default=False, help_text="Voided in QBO: the invoice still exists with amounts zeroed."
     )

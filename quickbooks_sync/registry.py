@@ -102,11 +102,19 @@ def _bool(raw: dict, key: str, default: bool) -> bool:
 # --- entity mappings ----------------------------------------------------------------------
 
 
+def _currency(raw: dict) -> str:
+    """CurrencyRef.value (ISO 4217, e.g. "EUR"); "" when QBO sends none (single-currency
+    companies omit it)."""
+    value = _ref_value(raw, "CurrencyRef")
+    return value.upper() if len(value) == 3 and value.isalpha() else ""
+
+
 def customer_fields(raw: dict) -> dict:
     return {
         "display_name": _text(raw, "DisplayName", 500),
         "email": _email(raw, "PrimaryEmailAddr"),
         "balance": _money(raw, "Balance"),
+        "currency": _currency(raw),
         "active": _bool(raw, "Active", True),
     }
 
@@ -131,6 +139,7 @@ def invoice_fields(raw: dict) -> dict:
         "due_date": _date(raw, "DueDate"),
         "total_amt": total,
         "balance": _money(raw, "Balance"),
+        "currency": _currency(raw),
         "voided": is_voided(raw, total),
     }
 

@@ -299,3 +299,27 @@ def token_health(*, token: Token, now: datetime | None = None) -> tuple[str, str
         return "error", f"{past} {format_delta(-left)} ago: run bootstrap_tokens"
     level = "warning" if left < timedelta(days=14) else "ok"
     return level, f"{future} {format_delta(left)}"
+
+
+# --- Worker schedule ---------------------------------------------------------------------------
+
+
+def company_schedule(*, realm_ids: list[str] | None = None) -> list[tuple[str, datetime | None]]:
+    """(realm, next due time) of every company a worker would sync, soonest first."""
+    companies = Company.objects.filter(status=Company.Status.CONNECTED)
+    if realm_ids is not None:
+        companies = companies.filter(realm_id__in=realm_ids)
+    return list(
+        companies.order_by("next_sync_due_at", "realm_id").values_list(
+            "realm_id", "next_sync_due_at"
+        )
+    )
+
+
+def describe_due(due: datetime | None, *, now: datetime | None = None) -> str:
+    """ "due now" or "next sync 2025-01-01 10:05:00 UTC (in 4 min)", for the worker's output."""
+    now = now or timezone.now()
+    if due is None or due <= now:
+        return "due now"
+    local = timezone.localtime(due)
+    return f"next sync {local:%Y-%m-%d %H:%M:%S %Z} (in {format_delta(due - now)})"

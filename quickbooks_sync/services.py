@@ -8,6 +8,7 @@ free ``runsync --loop`` worker claims it within its poll interval.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -54,3 +55,29 @@ def company_disconnect(*, realm_id: str) -> Company:
     logger.info("realm %s disconnected (tokens revoked at Intuit)", realm_id)
     company.refresh_from_db()
     return company
+
+
+def companies_reschedule(*, now=None) -> int:
+    """Move every scheduled (future) due time to last finish + the *current* interval.
+
+    Why: a due time is written when a sync ends, with the interval of that moment. After
+    ``runsync --once`` or a change of ``SYNC_INTERVAL_MINUTES``, a starting worker would
+    otherwise wait out the old time. Due times already past (webhooks, "sync now") and
+    realms in failure back-off keep theirs.
+    """
+    now = now or timezone.now()
+    interval = timedelta(minutes=settings.SYNC_INTERVAL_MINUTES)
+    moved = 0
+    scheduled = Company.objects.filter(
+        status=Company.Status.CONNECTED,
+        consecutive_failures=0,
+        next_sync_due_at__gt=now,
+        last_sync_finished_at__isnull=False,
+    )
+    for company in scheduled:
+        due = max(company.last_sync_finished_at + interval, now)
+        if due != company.next_sync_due_at:
+            moved += Company.objects.filter(
+                pk=company.pk, next_sync_due_at=company.next_sync_due_at
+            ).update(next_sync_due_at=due)
+    return moved

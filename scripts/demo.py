@@ -147,8 +147,9 @@ def main() -> int:
             QB_REALM_ID=REALM,
         )
 
-        say("Migrating the embedded SQLite database (demo.db)")
+        say("Migrating the embedded SQLite database (demo.db); collecting the admin's static files")
         manage(env, "migrate", "--noinput", "-v", "0")
+        manage(env, "collectstatic", "--noinput", "-v", "0")
 
         say("Exchanging a one-time authorization code for tokens (bootstrap_tokens)")
         code = call(base, "POST", f"/_sandbox/realms/{REALM}/codes")["code"]
@@ -214,7 +215,10 @@ def main() -> int:
         f"{requests.get('total', '?')} API request(s)"
     )
     print("\n  Browse the synced data in the admin:")
-    print(f"    DATABASE_URL=sqlite:///{DB.name} .venv/bin/python manage.py runserver")
+    print(
+        f"    DATABASE_URL=sqlite:///{DB.name} DJANGO_DEBUG=false "
+        ".venv/bin/python manage.py runserver"
+    )
     print(f"    open http://127.0.0.1:8000/admin/  user: admin  password: {password}")
     return 0
 

@@ -19,6 +19,7 @@ from django.utils import timezone
 from quickbooks_sync.models import Company, Invoice, Token
 from quickbooks_sync.sandbox import DEFAULT_REALM, SandboxConfig, SandboxServer
 from quickbooks_sync.selectors import customer_list, invoice_list
+from tests.production_server import ADMIN_PASSWORD, production_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -229,3 +230,29 @@ def _luminance(css_rgb: str) -> float:
 def _contrast(a: str, b: str) -> float:
     high, low = sorted((_luminance(a), _luminance(b)), reverse=True)
     return (high + 0.05) / (low + 0.05)
+
+
+def test_admin_is_styled_by_runserver_with_debug_off(browser, tmp_path):
+    """The README's steps (migrate, collectstatic, runserver with DJANGO_DEBUG=false): every
+    stylesheet answers 200 and the admin is styled, not bare HTML."""
+    with production_server(tmp_path) as server:
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        css_statuses: dict[str, int] = {}
+        page.on(
+            "response",
+            lambda r: css_statuses.__setitem__(r.url, r.status) if ".css" in r.url else None,
+        )
+        page.goto(f"{server.url}/admin/")
+        page.fill("#id_username", "admin")
+        page.fill("#id_password", ADMIN_PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#qbo-health")
+        shot(page, "index-runserver-debug-off")
+        assert any("/static/admin/css/base." in url for url in css_statuses), css_statuses
+        assert all(status == 200 for status in css_statuses.values()), css_statuses
+        header = _style(page, "#header", "backgroundColor")
+        assert header not in ("rgba(0, 0, 0, 0)", "transparent"), f"unstyled header: {header}"
+        assert page.evaluate("document.styleSheets.length") >= 2
+        context.close()

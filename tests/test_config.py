@@ -26,9 +26,9 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("QB_TOKEN_ENCRYPTION_KEY", "not-a-key", "not a valid Fernet key"),
     ],
 )
-def test_invalid_setting_gives_one_line_and_exit_2(name, value, expect):
+def test_invalid_setting_gives_one_line_and_exit_4(name, value, expect):
     result = manage("check", **{name: value})
-    assert result.returncode == 2
+    assert result.returncode == 4  # exitcodes.CONFIGURATION
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert name in lines[0] and expect in lines[0]
@@ -41,7 +41,7 @@ def test_environment_overrides_dotenv(tmp_path):
     env_file.write_text("QB_MAX_RESULTS=5000\n")
     clean = commands.isolated_env(drop=("QB_",), QBO_SYNC_ENV_FILE=env_file)
     bad = commands.manage("check", env=clean)
-    assert bad.returncode == 2 and "QB_MAX_RESULTS" in bad.stderr
+    assert bad.returncode == 4 and "QB_MAX_RESULTS" in bad.stderr
     clean["QB_MAX_RESULTS"] = "500"
     good = commands.manage("check", env=clean)
     assert good.returncode == 0, good.stderr

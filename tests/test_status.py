@@ -133,6 +133,30 @@ def test_help_documents_the_exit_codes():
     from quickbooks_sync.management.commands.syncstatus import Command
 
     assert "0 healthy; 1 failing" in Command.help and "2 stale" in Command.help
+    assert "3 database unreachable or not migrated" in Command.help
+    assert "4 configuration error" in Command.help
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "says"),
+    [
+        ((), {"DATABASE_URL": "postgres://postgres@127.0.0.1:1/nope"}, 3, "Database error"),
+        ((), {"QB_MAX_RESULTS": "5000"}, 4, "QB_MAX_RESULTS"),
+        (("--stale-after", "abc"), {}, 4, "--stale-after"),
+        (("--stale-after", "0"), {}, 4, "positive"),
+    ],
+)
+def test_exit_codes_of_syncstatus_never_collide(tmp_path, args, env, code, says):
+    """Before: an unreachable database exited 1 (= failing) and a bad setting 2 (= stale)."""
+    from tests import commands
+
+    db = {"DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"}
+    migrated = commands.manage("migrate", "-v", "0", env=commands.isolated_env(**db))
+    assert migrated.returncode == 0, migrated.stderr
+    env = {**db, **env}
+    result = commands.manage("syncstatus", *args, env=commands.isolated_env(**env))
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert says in result.stderr and "Traceback" not in result.stderr
 
 
 # --- /healthz -----------------------------------------------------------------------------------

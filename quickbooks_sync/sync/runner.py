@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from quickbooks_sync.models import Company, SyncState, Token
@@ -153,7 +154,10 @@ def _failed(state: SyncState, exc: Exception, started: float) -> EntityOutcome:
         False,
         error=str(exc),
         duration_s=time.monotonic() - started,
-        realm_wide=isinstance(exc, ReauthorizationRequired | ConfigurationError),
+        # A setting of ours (credentials, the token key) fails every entity of the realm.
+        realm_wide=isinstance(
+            exc, ReauthorizationRequired | ConfigurationError | ImproperlyConfigured
+        ),
         needs_reauth=isinstance(exc, ReauthorizationRequired),
     )
 
@@ -196,7 +200,9 @@ def sync_entity(
     except SyncInterrupted:
         SyncState.objects.filter(pk=state.pk).update(status=SyncState.Status.PENDING)
         raise
-    except (QBOError, CursorError, PagingError) as exc:
+    except (QBOError, CursorError, PagingError, ImproperlyConfigured) as exc:
+        # ImproperlyConfigured: e.g. the token key is missing or changed; its message names
+        # the setting and the fix, so it is the reason recorded, not "see the log".
         return _failed(state, exc, started)
     except Exception as exc:
         # Unexpected: record it (type only, a message could quote data) and let it surface.
@@ -241,7 +247,7 @@ def sync_realm(
         _mark_started([states[s.name] for s in incremental])
         try:
             cycle = run_cdc(client, incremental, states, settle_seconds=settings.QB_SETTLE_SECONDS)
-        except QBOError as exc:
+        except (QBOError, ImproperlyConfigured) as exc:
             for spec in incremental:
                 outcomes[spec.name] = _failed(states[spec.name], exc, started)
         else:
@@ -323,6 +329,7 @@ def sync_claimed_realm(
 
     outcomes: list[EntityOutcome] = []
     interrupted = False
+    crashed = ""  # an unexpected exception is a failure too, never a release "ok"
     try:
         with leased(company, worker_id=worker_id, lost=lost):
             outcomes = _sync_one_realm(
@@ -331,13 +338,17 @@ def sync_claimed_realm(
     except SyncInterrupted:
         interrupted = True
         raise
+    except Exception as exc:
+        crashed = f"internal error: {type(exc).__name__}"
+        raise
     finally:
         failures = [o for o in outcomes if not o.ok]
         company_release(
             company_id=company.pk,
             worker_id=worker_id,
-            ok=not failures and not interrupted,
+            ok=not failures and not interrupted and not crashed,
             error="; ".join(f"{o.entity}: {o.error}" for o in failures)
+            or crashed
             or ("interrupted" if interrupted else ""),
         )
         if interrupted and not lost.is_set():

@@ -56,9 +56,9 @@ REALM = DEFAULT_REALM
         ("QB_TOKEN_ENCRYPTION_KEY", Fernet.generate_key().decode() + ",oops", "key #2"),
     ],
 )
-def test_more_invalid_settings_give_one_line_and_exit_2(name, value, expect):
+def test_more_invalid_settings_give_one_line_and_exit_4(name, value, expect):
     result = manage_clean("runsync", "--once", **{name: value})
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 4, result.stderr  # exitcodes.CONFIGURATION
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and name in lines[0] and expect in lines[0], result.stderr
     assert "Traceback" not in result.stderr and "hunter2" not in result.stderr
@@ -75,7 +75,7 @@ def test_log_level_debug_keeps_the_traceback():
 def test_unreachable_database_is_one_clear_line(url):
     """Safeguard: manage.py turns OperationalError into one line (added by this suite)."""
     result = manage_clean("runsync", "--once", DATABASE_URL=url)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 3, result.stderr  # exitcodes.DATABASE
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Database error:"), result.stderr
     assert "DATABASE_URL" in lines[0] and "Traceback" not in result.stderr

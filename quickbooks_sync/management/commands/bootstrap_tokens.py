@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from quickbooks_sync.qbo.errors import QBOError
+from quickbooks_sync.schema import MigratedCommand
 from quickbooks_sync.sync.runner import company_refresh_name
 from quickbooks_sync.tokens import token_bootstrap
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Exchange a one-time authorization code (from Intuit's OAuth Playground or the "
         "connect flow) for tokens, and store them encrypted. Defaults come from "

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.db import transaction
 
 from quickbooks_sync import crypto
 from quickbooks_sync.models import Token
+from quickbooks_sync.schema import MigratedCommand
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "After putting a new key first in QB_TOKEN_ENCRYPTION_KEY (old key after a comma), "
         "re-encrypt all tokens with it; then the old key can be removed."

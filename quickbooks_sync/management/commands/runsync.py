@@ -7,13 +7,17 @@ import threading
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
+from quickbooks_sync import selectors
+from quickbooks_sync.schema import MigratedCommand
+from quickbooks_sync.services import companies_reschedule
 from quickbooks_sync.sync.progress import progress_reporter
 from quickbooks_sync.sync.runner import CycleResult, EntityOutcome, run_cycle, run_worker
+from quickbooks_sync.sync.scheduler import companies_ensure_from_tokens
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = "Sync QuickBooks Online into the local database (once, or every SYNC_INTERVAL_MINUTES)."
 
     def add_arguments(self, parser) -> None:
@@ -90,14 +94,25 @@ class Command(BaseCommand):
             f"Worker started; each realm syncs every {settings.SYNC_INTERVAL_MINUTES:g} min "
             "(sooner when a webhook marks it due)."
         )
+        companies_ensure_from_tokens()
+        companies_reschedule()  # due times written under an older interval move now
+        for realm_id, due in selectors.company_schedule():
+            self.stdout.write(f"realm {realm_id}: {selectors.describe_due(due)}")
         self.stdout.flush()
+
+        def report(realm_id: str, outcomes: list[EntityOutcome]) -> None:
+            self._report_outcomes(outcomes)
+            for _, due in selectors.company_schedule(realm_ids=[realm_id]):
+                self.stdout.write(f"realm {realm_id}: {selectors.describe_due(due)}")
+            self.stdout.flush()
+
         with progress_reporter(self.stdout, disable=options["no_progress"]) as progress:
             run_worker(
                 stop=stop,
                 entities=options["entity"],
                 full=options["full"],
                 progress=progress,
-                report=lambda realm_id, outcomes: self._report_outcomes(outcomes),
+                report=report,
             )
         self.stdout.write("Worker stopped.")
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
-from quickbooks_sync import selectors
+from quickbooks_sync import exitcodes, selectors
 from quickbooks_sync.display import format_age
+from quickbooks_sync.schema import MigratedCommand
 
 COLUMNS = (
     "realm",
@@ -27,14 +28,26 @@ COLUMNS = (
 )
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Show the sync status per realm and entity: status, cursor, last success, age, live "
         "records, last error. Exit codes (for monitoring): 0 healthy; 1 failing (a sync "
         "failed, or a realm needs re-authorisation: run bootstrap_tokens); 2 stale (a last "
-        "success older than --stale-after, never synced, or no realm connected). Failing "
-        "wins over stale."
+        "success older than --stale-after, never synced, or no realm connected); 3 database "
+        "unreachable or not migrated; 4 configuration error (an invalid setting or "
+        "argument). Failing wins over stale."
     )
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        """argparse exits 2 on a bad argument; here 2 means stale, so a usage error is 4."""
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        argparse_exit = parser.exit
+
+        def exit_(status=0, message=None):
+            argparse_exit(exitcodes.CONFIGURATION if status == 2 else status, message)
+
+        parser.exit = exit_
+        return parser
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -48,7 +61,10 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         minutes = options["stale_after"]
         if minutes is not None and minutes <= 0:
-            raise CommandError("--stale-after must be a positive number of minutes")
+            raise CommandError(
+                "--stale-after must be a positive number of minutes",
+                returncode=exitcodes.CONFIGURATION,
+            )
         stale_after = (
             timedelta(minutes=minutes) if minutes is not None else selectors.default_stale_after()
         )

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 
 from quickbooks_sync.qbo.errors import QBOError
+from quickbooks_sync.schema import MigratedCommand
 from quickbooks_sync.sync.runner import build_client, realms_to_sync, resolve_entities
 from quickbooks_sync.sync.verify import verify_entity
 
 SHOW = 10  # Ids listed per difference; the count is always complete
 
 
-class Command(BaseCommand):
+class Command(MigratedCommand):
     help = (
         "Prove the local copy is whole: compare live local rows with QBO's COUNT(*) per "
         "realm and entity, or with --ids the full Id and SyncToken sets. Exits 1 on a "
