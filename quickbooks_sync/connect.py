@@ -18,6 +18,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
@@ -49,7 +50,21 @@ def _company_page(company: Company | None) -> str:
         return reverse("admin:index")
 
 
-@staff_member_required
+CONNECT_PERMISSION = "quickbooks_sync.connect_company"
+DISCONNECT_PERMISSION = "quickbooks_sync.disconnect_company"
+
+
+def _staff_with(permission: str):
+    """Staff login first (anonymous users go to the login page), then the model
+    permission: a staff user without it gets 403 before anything is read or changed."""
+
+    def decorate(view):
+        return staff_member_required(permission_required(permission, raise_exception=True)(view))
+
+    return decorate
+
+
+@_staff_with(CONNECT_PERMISSION)
 def connect_view(request: HttpRequest) -> HttpResponse:
     """Send the browser to Intuit's consent page with a fresh, session-bound state."""
     if not settings.QB_CLIENT_ID:
@@ -68,7 +83,7 @@ def connect_view(request: HttpRequest) -> HttpResponse:
     return redirect(f"{settings.QB_AUTHORIZE_URL}?{query}")
 
 
-@staff_member_required
+@_staff_with(CONNECT_PERMISSION)
 def callback_view(request: HttpRequest) -> HttpResponse:
     expected = request.session.pop(SESSION_KEY, None)
     state = request.GET.get("state", "")
@@ -97,7 +112,7 @@ def callback_view(request: HttpRequest) -> HttpResponse:
     return redirect(_company_page(company))
 
 
-@staff_member_required
+@_staff_with(DISCONNECT_PERMISSION)
 @require_POST
 def disconnect_view(request: HttpRequest, realm_id: str) -> HttpResponse:
     company = get_object_or_404(Company, realm_id=realm_id)

@@ -45,6 +45,12 @@ class Company(models.Model):
 
     class Meta:
         verbose_name_plural = "companies"
+        # Connecting replaces a realm's tokens and disconnecting revokes them at Intuit:
+        # neither is implied by being staff, nor by editing a company's sync schedule.
+        permissions = [
+            ("connect_company", "Can connect a QuickBooks company (OAuth consent)"),
+            ("disconnect_company", "Can disconnect a QuickBooks company (revoke its tokens)"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Realm {self.realm_id}"
