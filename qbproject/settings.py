@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
+from qbproject.devkey import development_secret_key
 from qbproject.envconf import (
     bool_setting,
     choice_setting,
@@ -31,11 +33,25 @@ if _env_file.is_file():
 
 # --- Django core -------------------------------------------------------------------------
 DEBUG = bool_setting("DJANGO_DEBUG", False)
+_SECURE = bool_setting("DJANGO_SECURE", False)
+if DEBUG and _SECURE:
+    # Debug pages show settings, request data and local variables: never in production.
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=true cannot be combined with DJANGO_SECURE=true: debug error pages "
+        "would expose request data in production; unset DJANGO_DEBUG."
+    )
 SECRET_KEY = str_setting("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    # A per-checkout throwaway key keeps `make demo` and the tests prompt-free; production
-    # sets DJANGO_SECRET_KEY (and `check --deploy` fails loudly if it is weak).
-    SECRET_KEY = "django-insecure-qbo-sync-development-only-" + "0" * 20
+    # Never a shared constant. Development (DEBUG) and pytest (PYTEST_VERSION, set by
+    # pytest for its session) use a random per-checkout key kept in a git-ignored file.
+    if DEBUG or os.environ.get("PYTEST_VERSION"):
+        SECRET_KEY = development_secret_key()
+    else:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: set it to a long random value (generate one with "
+            '`python -c "from django.core.management.utils import get_random_secret_key; '
+            'print(get_random_secret_key())"`), or set DJANGO_DEBUG=true for local development.'
+        )
 ALLOWED_HOSTS = [
     h.strip()
     for h in str_setting("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
@@ -114,9 +130,13 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Error pages and error mails mask URL credentials, registered secrets and OAuth query
+# parameters, and honour sensitive_variables even with DEBUG on (qbproject/debug.py).
+DEFAULT_EXCEPTION_REPORTER = "qbproject.debug.SecretsExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "qbproject.debug.SecretsReporterFilter"
 
 # --- Production hardening (`manage.py check --deploy` passes with DJANGO_SECURE=true) -----
-if bool_setting("DJANGO_SECURE", False):
+if _SECURE:
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True

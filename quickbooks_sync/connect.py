@@ -22,6 +22,7 @@ from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import NoReverseMatch, reverse
+from django.views.decorators.debug import sensitive_variables
 from django.views.decorators.http import require_POST
 
 from quickbooks_sync.models import Company
@@ -84,6 +85,7 @@ def connect_view(request: HttpRequest) -> HttpResponse:
 
 
 @_staff_with(CONNECT_PERMISSION)
+@sensitive_variables("expected", "state", "code")
 def callback_view(request: HttpRequest) -> HttpResponse:
     expected = request.session.pop(SESSION_KEY, None)
     state = request.GET.get("state", "")

@@ -19,6 +19,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from quickbooks_sync.logging import register_secret
 from quickbooks_sync.models import Company, Token
@@ -39,6 +40,7 @@ def oauth_client_from_settings() -> OAuthClient:
     )
 
 
+@sensitive_variables("tokens")
 def _apply(token: Token, tokens: TokenSet) -> None:
     now = timezone.now()
     token.access_token = tokens.access_token
@@ -55,6 +57,7 @@ def _apply(token: Token, tokens: TokenSet) -> None:
     token.last_refreshed_at = now
 
 
+@sensitive_variables("code", "tokens")
 def token_bootstrap(
     *, realm_id: str, code: str, redirect_uri: str, oauth: OAuthClient | None = None
 ) -> Token:
@@ -129,6 +132,7 @@ class DatabaseTokenProvider:
         register_secret(token.refresh_token)
         return token
 
+    @sensitive_variables("value", "cached")
     def access_token(self) -> str:
         with self._lock:
             if self._unsaved is not None:
@@ -144,11 +148,13 @@ class DatabaseTokenProvider:
             self._cached = (value, token.access_token_expires_at)
             return value
 
+    @sensitive_variables("stale")
     def refresh(self, stale: str) -> str:
         """Called after a 401 with the token that was refused."""
         with self._lock:
             return self._refresh_locked(stale=stale)
 
+    @sensitive_variables("stale", "current", "tokens")
     def _refresh_locked(self, *, stale: str) -> str:
         self._cached = None
         if self._unsaved is not None:
@@ -200,6 +206,7 @@ class DatabaseTokenProvider:
         self._cached = (tokens.access_token, token.access_token_expires_at)
         return tokens.access_token
 
+    @sensitive_variables("tokens")
     def _persist(self, tokens: TokenSet) -> str:
         """Store a rotated pair, retrying; its access token is used only once stored.
 

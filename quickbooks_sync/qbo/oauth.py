@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 
 from quickbooks_sync.logging import register_secret
 from quickbooks_sync.qbo.errors import (
@@ -63,17 +64,20 @@ class OAuthClient:
     def __repr__(self) -> str:
         return f"<OAuthClient client_id={self.client_id!r} token_url={self.token_url!r}>"
 
+    @sensitive_variables("code")
     def exchange_code(self, code: str, redirect_uri: str) -> TokenSet:
         return self._token_request(
             {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
             what="authorization code",
         )
 
+    @sensitive_variables("refresh_token")
     def refresh(self, refresh_token: str) -> TokenSet:
         return self._token_request(
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, what="refresh token"
         )
 
+    @sensitive_variables("token")
     def revoke(self, token: str, *, revoke_url: str) -> None:
         """Revoke a refresh (or access) token; revoking the refresh token disconnects."""
         response = send(
@@ -95,6 +99,7 @@ class OAuthClient:
                 "Intuit did not revoke the token", status=response.status_code, intuit_tid=tid
             )
 
+    @sensitive_variables("form", "body")
     def _token_request(self, form: dict[str, str], *, what: str) -> TokenSet:
         response = send(
             self.session,
@@ -158,18 +163,20 @@ class OAuthClient:
         )
 
     @staticmethod
+    @sensitive_variables("body", "tokens")
     def _token_set(body: dict, tid: str | None) -> TokenSet:
         try:
             tokens = TokenSet(
                 access_token=str(body["access_token"]),
                 refresh_token=str(body["refresh_token"]),
-                expires_in=int(body.get("expires_in", 3600)),
+                expires_in=_seconds(body.get("expires_in", 3600)),
                 refresh_token_expires_in=_opt_int(body.get("x_refresh_token_expires_in")),
                 refresh_token_hard_expires_in=_opt_int(body.get("x_refresh_token_hard_expires_in")),
             )
         except (KeyError, TypeError, ValueError):
             raise TransportError(
-                "Intuit's token endpoint answered without access_token/refresh_token",
+                "Intuit's token endpoint answered without access_token/refresh_token or with "
+                "an unreadable lifetime",
                 status=200,
                 intuit_tid=tid,
             ) from None
@@ -178,7 +185,20 @@ class OAuthClient:
         return tokens
 
 
+# Longer than any lifetime Intuit issues (5 years); bounds what reaches timedelta().
+MAX_LIFETIME_SECONDS = 10 * 366 * 24 * 3600
+
+
+def _seconds(value: object) -> int:
+    """A lifetime in seconds; ValueError when it is not a sane one (an overflowing value
+    used to raise OverflowError deep in the token store, with tokens in frame locals)."""
+    number = int(value)  # type: ignore[arg-type]
+    if not 0 <= number <= MAX_LIFETIME_SECONDS:
+        raise ValueError("lifetime out of range")
+    return number
+
+
 def _opt_int(value: object) -> int | None:
     if value is None:
         return None
-    return int(value)  # type: ignore[arg-type]
+    return _seconds(value)
