@@ -24,7 +24,7 @@ test: install lint test-sqlite test-postgres
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: install chromium
 	DATABASE_URL= $(PY) -m pytest

@@ -434,6 +434,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "realms",
         "entities",
         "event_count",
+        "rejected_count",
         "error",
     )
     list_filter = ("valid_signature", "format")

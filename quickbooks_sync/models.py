@@ -67,6 +67,10 @@ class WebhookDelivery(models.Model):
     event_count = models.PositiveIntegerField(default=0)
     body_bytes = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=255, blank=True)
+    rejected_count = models.PositiveIntegerField(
+        default=0,
+        help_text="Rejected requests this sample stands for (at most one sample a minute).",
+    )
 
     class Meta:
         verbose_name_plural = "webhook deliveries"
