@@ -218,13 +218,24 @@ LOG_LEVEL = choice_setting(
 ).upper()
 LOG_FORMAT = choice_setting("LOG_FORMAT", "text", ("text", "json"))
 
+# Every handler carries the redaction filter, Django's own included: runserver's access
+# log ("django.server") used to print /quickbooks/callback/?code=... in clear, and the
+# default "django" console handler printed unfiltered under DEBUG.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "quickbooks_sync.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "quickbooks_sync.logging.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "quickbooks_sync.logging.JsonFormatter"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
@@ -232,9 +243,22 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["redact"],
         },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
+            "filters": ["redact"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's defaults, whose handlers have no redaction filter.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # urllib3 at DEBUG logs full request lines; requests_oauthlib logs token bodies.
         "urllib3": {"level": "WARNING"},
         "requests_oauthlib": {"level": "WARNING"},
