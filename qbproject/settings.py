@@ -170,6 +170,14 @@ QB_TOKEN_ENCRYPTION_KEY = fernet_keys_setting("QB_TOKEN_ENCRYPTION_KEY")
 # HTTP behaviour: timeouts, retries, throttling (Intuit: 500 req/min, 10 in flight per realm).
 QB_CONNECT_TIMEOUT = float_setting("QB_CONNECT_TIMEOUT", 10.0, minimum=0.1, maximum=120)
 QB_READ_TIMEOUT = float_setting("QB_READ_TIMEOUT", 60.0, minimum=0.1, maximum=600)
+# Per request: the largest body read (after decompression) and the deadline from sending
+# to the last byte, which also cuts off a server that trickles bytes (qbo/http.py).
+QB_MAX_RESPONSE_BYTES = int_setting(
+    "QB_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, minimum=1024, maximum=2**40
+)
+QB_REQUEST_DEADLINE_SECONDS = float_setting(
+    "QB_REQUEST_DEADLINE_SECONDS", 300.0, minimum=1, maximum=3600
+)
 QB_MAX_RETRIES = int_setting("QB_MAX_RETRIES", 4, minimum=0, maximum=20)
 QB_THROTTLE_BACKOFF_SECONDS = float_setting(
     "QB_THROTTLE_BACKOFF_SECONDS", 60.0, minimum=0, maximum=3600
