@@ -146,6 +146,7 @@ def main() -> int:
         env.update(
             QB_API_BASE_URL=base,
             QB_OAUTH_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer",
+            QB_OAUTH_REVOKE_URL=f"{base}/v2/oauth2/tokens/revoke",
             QB_CLIENT_ID=health.get("client_id", "sandbox-client-id"),
             QB_CLIENT_SECRET=health.get("client_secret", "sandbox-client-secret"),
             QB_REALM_ID=REALM,

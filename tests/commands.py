@@ -40,6 +40,8 @@ def sandbox_env(server) -> dict:
     return {
         "QB_API_BASE_URL": server.url,
         "QB_OAUTH_TOKEN_URL": server.token_url,
+        "QB_OAUTH_REVOKE_URL": server.revoke_url,
+        "QB_AUTHORIZE_URL": server.authorize_url,
         "QB_CLIENT_ID": server.cfg.client_id,
         "QB_CLIENT_SECRET": server.cfg.client_secret,
     }

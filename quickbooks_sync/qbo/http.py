@@ -17,10 +17,12 @@ in progress, headers or body.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -150,12 +152,8 @@ class _DeadlineAdapter(requests.adapters.HTTPAdapter):
 
 
 def new_session(limits: Limits | None = None) -> requests.Session:
-    session = requests.Session()
-    session.headers["User-Agent"] = USER_AGENT
     # No urllib3 retries: we retry at exactly one layer (the client), where we can count.
-    adapter = _DeadlineAdapter(max_retries=0, pool_connections=4, pool_maxsize=16)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
+    session = mount_limited(requests.Session())
     if limits is not None:
         session.qbo_limits = limits  # type: ignore[attr-defined]
     return session
@@ -172,11 +170,26 @@ def send(
     """Send one request and read its body within ``limits`` (default: the session's, else
     the settings'). Network failures and a passed deadline become ``TransportError``
     (retryable); a body over the cap becomes ``ResponseTooLargeError``."""
-    limits = limits or getattr(session, "qbo_limits", None) or limits_from_settings()
+    return send_with(session.request, method, url, limits=limits or _limits_of(session), **kwargs)
+
+
+def _limits_of(session: requests.Session) -> Limits:
+    return getattr(session, "qbo_limits", None) or limits_from_settings()
+
+
+def send_with(
+    request: Callable[..., requests.Response],
+    method: str,
+    url: str,
+    *,
+    limits: Limits,
+    **kwargs: Any,
+) -> requests.Response:
+    """``send`` for any request function (``LimitedSession`` passes requests' own)."""
     deadline = _Deadline(limits.deadline_seconds)
     try:
         with deadline:
-            response = session.request(method, url, stream=True, **kwargs)
+            response = request(method, url, stream=True, **kwargs)
             try:
                 _read_capped(response, limits.max_bytes, url)
             finally:
@@ -200,6 +213,32 @@ def send(
                 "and the network"
             ) from None
         raise TransportError(f"request to {_host(url)} failed: {type(exc).__name__}") from None
+
+
+class LimitedSession(requests.Session):
+    """A session whose every request is read under the limits, for code that drives the
+    session itself (requests-oauthlib's ``OAuth2Session`` mixes this in)."""
+
+    qbo_limits: Limits | None = None
+
+    def request(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        kwargs.pop("stream", None)
+        return send_with(
+            functools.partial(requests.Session.request, self),
+            method,
+            url,
+            limits=_limits_of(self),
+            **kwargs,
+        )
+
+
+def mount_limited(session: requests.Session) -> requests.Session:
+    """One User-Agent, the deadline-aware adapter, no urllib3 retries (see new_session)."""
+    session.headers["User-Agent"] = USER_AGENT
+    adapter = _DeadlineAdapter(max_retries=0, pool_connections=4, pool_maxsize=16)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 def _read_capped(response: requests.Response, max_bytes: int, url: str) -> None:
