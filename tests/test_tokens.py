@@ -189,9 +189,7 @@ def test_a_pair_that_cannot_be_saved_is_never_used_and_is_stored_first_next_time
     assert len(responses.calls) == 1
 
 
-def test_rotate_token_key_with_a_key_that_decrypts_nothing_is_one_clear_line(
-    make_token, settings
-):
+def test_rotate_token_key_with_a_key_that_decrypts_nothing_is_one_clear_line(make_token, settings):
     from cryptography.fernet import Fernet
     from django.core.management import CommandError
 
