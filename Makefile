@@ -5,15 +5,28 @@ PY := $(VENV)/bin/python
 PG_URL ?= postgres://postgres@127.0.0.1:5432/test
 SHELL := /bin/bash
 
-.PHONY: install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers reliability
+.PHONY: lock install demo test test-sqlite test-postgres lint postgres chromium sandbox clean bench bench-workers reliability
 
-$(VENV)/.installed: pyproject.toml
+# Installs exactly the pinned, hash-checked versions of requirements/dev.lock (runtime +
+# dev extras), then the project itself without resolving anything again. Production and
+# CI images install requirements/runtime.lock the same way.
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet --require-hashes -r requirements/dev.lock
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
+
+## Re-resolve the lock files from pyproject.toml (pip-tools, with hashes). Existing pins are
+## kept unless pyproject needs otherwise; `make lock LOCK_ARGS=--upgrade` takes the newest.
+LOCK_ARGS ?=
+PIP_COMPILE = CUSTOM_COMPILE_COMMAND="make lock" $(VENV)/bin/pip-compile --quiet --generate-hashes \
+	--strip-extras --allow-unsafe --no-emit-index-url --no-emit-find-links $(LOCK_ARGS)
+lock: install
+	$(PIP_COMPILE) -o requirements/runtime.lock pyproject.toml
+	$(PIP_COMPILE) --extra dev -o requirements/dev.lock pyproject.toml
 
 ## The README's first command: a full demo sync against the bundled sandbox.
 demo: install
@@ -29,7 +42,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run
+	DJANGO_DEBUG=true $(PY) manage.py makemigrations --check --dry-run
 
 test-sqlite: install
 	DATABASE_URL= $(PY) -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,9 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
+from qbproject.devkey import development_secret_key
 from qbproject.envconf import (
     bool_setting,
     choice_setting,
@@ -32,11 +34,25 @@ if _env_file.is_file():
 
 # --- Django core -------------------------------------------------------------------------
 DEBUG = bool_setting("DJANGO_DEBUG", False)
+_SECURE = bool_setting("DJANGO_SECURE", False)
+if DEBUG and _SECURE:
+    # Debug pages show settings, request data and local variables: never in production.
+    raise ImproperlyConfigured(
+        "DJANGO_DEBUG=true cannot be combined with DJANGO_SECURE=true: debug error pages "
+        "would expose request data in production; unset DJANGO_DEBUG."
+    )
 SECRET_KEY = str_setting("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
-    # A per-checkout throwaway key keeps `make demo` and the tests prompt-free; production
-    # sets DJANGO_SECRET_KEY (and `check --deploy` fails loudly if it is weak).
-    SECRET_KEY = "django-insecure-qbo-sync-development-only-" + "0" * 20
+    # Never a shared constant. Development (DEBUG) and pytest (PYTEST_VERSION, set by
+    # pytest for its session) use a random per-checkout key kept in a git-ignored file.
+    if DEBUG or os.environ.get("PYTEST_VERSION"):
+        SECRET_KEY = development_secret_key()
+    else:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set: set it to a long random value (generate one with "
+            '`python -c "from django.core.management.utils import get_random_secret_key; '
+            'print(get_random_secret_key())"`), or set DJANGO_DEBUG=true for local development.'
+        )
 ALLOWED_HOSTS = [
     h.strip()
     for h in str_setting("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
@@ -129,9 +145,13 @@ STORAGES = {
 # Also serve files straight from the apps, so a checkout that skipped collectstatic still
 # gets a styled admin (with short cache lifetimes) instead of bare HTML.
 WHITENOISE_USE_FINDERS = True
+# Error pages and error mails mask URL credentials, registered secrets and OAuth query
+# parameters, and honour sensitive_variables even with DEBUG on (qbproject/debug.py).
+DEFAULT_EXCEPTION_REPORTER = "qbproject.debug.SecretsExceptionReporter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "qbproject.debug.SecretsReporterFilter"
 
 # --- Production hardening (`manage.py check --deploy` passes with DJANGO_SECURE=true) -----
-if bool_setting("DJANGO_SECURE", False):
+if _SECURE:
     SECURE_SSL_REDIRECT = True
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -165,6 +185,14 @@ QB_TOKEN_ENCRYPTION_KEY = fernet_keys_setting("QB_TOKEN_ENCRYPTION_KEY")
 # HTTP behaviour: timeouts, retries, throttling (Intuit: 500 req/min, 10 in flight per realm).
 QB_CONNECT_TIMEOUT = float_setting("QB_CONNECT_TIMEOUT", 10.0, minimum=0.1, maximum=120)
 QB_READ_TIMEOUT = float_setting("QB_READ_TIMEOUT", 60.0, minimum=0.1, maximum=600)
+# Per request: the largest body read (after decompression) and the deadline from sending
+# to the last byte, which also cuts off a server that trickles bytes (qbo/http.py).
+QB_MAX_RESPONSE_BYTES = int_setting(
+    "QB_MAX_RESPONSE_BYTES", 64 * 1024 * 1024, minimum=1024, maximum=2**40
+)
+QB_REQUEST_DEADLINE_SECONDS = float_setting(
+    "QB_REQUEST_DEADLINE_SECONDS", 300.0, minimum=1, maximum=3600
+)
 QB_MAX_RETRIES = int_setting("QB_MAX_RETRIES", 4, minimum=0, maximum=20)
 QB_THROTTLE_BACKOFF_SECONDS = float_setting(
     "QB_THROTTLE_BACKOFF_SECONDS", 60.0, minimum=0, maximum=3600
@@ -213,13 +241,24 @@ LOG_LEVEL = choice_setting(
 ).upper()
 LOG_FORMAT = choice_setting("LOG_FORMAT", "text", ("text", "json"))
 
+# Every handler carries the redaction filter, Django's own included: runserver's access
+# log ("django.server") used to print /quickbooks/callback/?code=... in clear, and the
+# default "django" console handler printed unfiltered under DEBUG.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "quickbooks_sync.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "quickbooks_sync.logging.RedactSecretsFilter"},
+        "require_debug_false": {"()": "django.utils.log.RequireDebugFalse"},
+    },
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
         "json": {"()": "quickbooks_sync.logging.JsonFormatter"},
+        "django.server": {
+            "()": "django.utils.log.ServerFormatter",
+            "format": "[{server_time}] {message}",
+            "style": "{",
+        },
     },
     "handlers": {
         "console": {
@@ -227,9 +266,22 @@ LOGGING = {
             "formatter": LOG_FORMAT,
             "filters": ["redact"],
         },
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "django.server",
+            "filters": ["redact"],
+        },
+        "mail_admins": {
+            "level": "ERROR",
+            "class": "django.utils.log.AdminEmailHandler",
+            "filters": ["require_debug_false", "redact"],
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's defaults, whose handlers have no redaction filter.
+        "django": {"handlers": ["mail_admins"], "level": "INFO"},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
         # urllib3 at DEBUG logs full request lines; requests_oauthlib logs token bodies.
         "urllib3": {"level": "WARNING"},
         "requests_oauthlib": {"level": "WARNING"},

@@ -455,7 +455,10 @@ class CompanyAdmin(SyncNowMixin, ReadOnlyAdmin, StyledAdmin):
     def sync_now(self, request, queryset):
         _sync_now(self, request, queryset.values_list("realm_id", flat=True))
 
-    @admin.action(description="Disconnect (revoke tokens at Intuit)", permissions=["sync_now"])
+    def has_disconnect_permission(self, request) -> bool:
+        return request.user.has_perm("quickbooks_sync.disconnect_company")
+
+    @admin.action(description="Disconnect (revoke tokens at Intuit)", permissions=["disconnect"])
     def disconnect(self, request, queryset):
         for realm_id in queryset.values_list("realm_id", flat=True):
             try:
@@ -511,6 +514,7 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         "realms",
         "entities",
         "event_count",
+        "rejected_count",
         "error",
     )
     list_filter = ("valid_signature", "format")

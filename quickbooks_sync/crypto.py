@@ -51,4 +51,11 @@ def decrypt(ciphertext: str) -> str:
 
 def rotate(ciphertext: str) -> str:
     """Re-encrypt with the newest key (MultiFernet.rotate keeps the original timestamp)."""
-    return _current().rotate(ciphertext.encode()).decode()
+    try:
+        return _current().rotate(ciphertext.encode()).decode()
+    except InvalidToken:
+        raise ImproperlyConfigured(
+            f"No key in {KEY_SETTING} decrypts the stored tokens: to rotate, put the new key "
+            "first and keep the current one after it, comma-separated (new,old); nothing "
+            "was changed."
+        ) from None

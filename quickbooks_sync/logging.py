@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 from datetime import UTC, datetime
 
@@ -25,7 +26,19 @@ def register_secret(value: str | None) -> None:
             _secrets.add(value)
 
 
+# OAuth values in URLs (access logs, exception texts): masked even when never registered,
+# e.g. the code of a callback refused before its exchange.
+_URL_PARAMETER = re.compile(
+    r"(?P<head>(?:[?&;]|%3F|%26)"
+    r"(?:code|state|access_token|refresh_token|token|id_token|client_secret)(?:=|%3D))"
+    r"(?:(?!%26)[^&;\s\"'<>])+",
+    re.I,
+)
+
+
 def redact(text: str) -> str:
+    if "=" in text or "%3D" in text or "%3d" in text:
+        text = _URL_PARAMETER.sub(lambda m: m["head"] + REDACTED, text)
     if not _secrets:
         return text
     with _lock:
@@ -61,6 +74,25 @@ def _register_settings_secrets() -> None:
     register_secret(getattr(settings, "QB_WEBHOOK_VERIFIER_TOKEN", ""))
     for key in getattr(settings, "QB_TOKEN_ENCRYPTION_KEY", ()) or ():
         register_secret(key)
+
+
+def redact_every_handler() -> int:
+    """Attach the filter to every handler of every logger that lacks it; returns how many.
+
+    ``LOGGING`` covers the handlers we configure; this covers the ones others add
+    (a WSGI server's, a library's) before the app is ready. Called from ``AppConfig``."""
+    loggers = [logging.getLogger()] + [
+        item
+        for item in logging.Logger.manager.loggerDict.values()
+        if isinstance(item, logging.Logger)
+    ]
+    added = 0
+    for logger in loggers:
+        for handler in logger.handlers:
+            if not any(isinstance(f, RedactSecretsFilter) for f in handler.filters):
+                handler.addFilter(RedactSecretsFilter())
+                added += 1
+    return added
 
 
 class JsonFormatter(logging.Formatter):

@@ -51,6 +51,12 @@ class Company(models.Model):
 
     class Meta:
         verbose_name_plural = "companies"
+        # Connecting replaces a realm's tokens and disconnecting revokes them at Intuit:
+        # neither is implied by being staff, nor by editing a company's sync schedule.
+        permissions = [
+            ("connect_company", "Can connect a QuickBooks company (OAuth consent)"),
+            ("disconnect_company", "Can disconnect a QuickBooks company (revoke its tokens)"),
+        ]
 
     def __str__(self) -> str:
         return self.name or f"Realm {self.realm_id}"
@@ -67,6 +73,10 @@ class WebhookDelivery(models.Model):
     event_count = models.PositiveIntegerField(default=0)
     body_bytes = models.PositiveIntegerField(default=0)
     error = models.CharField(max_length=255, blank=True)
+    rejected_count = models.PositiveIntegerField(
+        default=0,
+        help_text="Rejected requests this sample stands for (at most one sample a minute).",
+    )
 
     class Meta:
         verbose_name_plural = "webhook deliveries"

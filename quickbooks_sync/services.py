@@ -13,6 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from quickbooks_sync.models import Company, Token
 
@@ -29,6 +30,7 @@ def company_mark_due(*, realm_id: str) -> Company:
     return company
 
 
+@sensitive_variables("token")
 def company_disconnect(*, realm_id: str) -> Company:
     """Revoke the realm's refresh token at Intuit, then forget the tokens and stop syncing.
 

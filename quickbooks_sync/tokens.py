@@ -11,19 +11,27 @@ realm is flagged ``needs_reauth`` and the error says to re-run ``bootstrap_token
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from quickbooks_sync.logging import register_secret
 from quickbooks_sync.models import Company, Token
-from quickbooks_sync.qbo.errors import ReauthorizationRequired, TransportError
-from quickbooks_sync.qbo.oauth import OAuthClient, TokenSet
+from quickbooks_sync.qbo.errors import (
+    QBOError,
+    ReauthorizationRequired,
+    RequestError,
+    TransportError,
+)
+from quickbooks_sync.qbo.oauth import OAuthClient, TokenSet, realm_verify
 
 logger = logging.getLogger("quickbooks_sync.tokens")
 
@@ -39,6 +47,7 @@ def oauth_client_from_settings() -> OAuthClient:
     )
 
 
+@sensitive_variables("tokens")
 def _apply(token: Token, tokens: TokenSet) -> None:
     now = timezone.now()
     token.access_token = tokens.access_token
@@ -55,15 +64,42 @@ def _apply(token: Token, tokens: TokenSet) -> None:
     token.last_refreshed_at = now
 
 
+@sensitive_variables("code", "tokens", "replaced")
 def token_bootstrap(
-    *, realm_id: str, code: str, redirect_uri: str, oauth: OAuthClient | None = None
+    *,
+    realm_id: str,
+    code: str,
+    redirect_uri: str,
+    oauth: OAuthClient | None = None,
+    verify_realm: bool = False,
 ) -> Token:
-    """Exchange a one-time authorization code and store the tokens for ``realm_id``."""
+    """Exchange a one-time authorization code and store the tokens for ``realm_id``.
+
+    ``verify_realm``: the realm came from an untrusted place (the browser callback's
+    query string), so the new access token must read that company before it replaces
+    anything. A refresh token being replaced is revoked at Intuit afterwards (best
+    effort: a failure is logged, the new tokens stay), so no stale grant stays valid."""
     register_secret(code)
     oauth = oauth or oauth_client_from_settings()
     tokens = oauth.exchange_code(code, redirect_uri)
+    if verify_realm:
+        try:
+            realm_verify(
+                base_url=settings.QB_API_BASE_URL,
+                realm_id=realm_id,
+                access_token=tokens.access_token,
+                minor_version=settings.QB_MINOR_VERSION,
+                timeout=(settings.QB_CONNECT_TIMEOUT, settings.QB_READ_TIMEOUT),
+            )
+        except RequestError:
+            _revoke_quietly(oauth, tokens.refresh_token, what="unverified new")
+            raise
+    replaced = None
     with transaction.atomic():
         token = Token.objects.select_for_update().filter(realm_id=realm_id).first()
+        if token is not None and not token.needs_reauth:
+            with contextlib.suppress(ImproperlyConfigured):  # undecryptable: nothing to revoke
+                replaced = token.refresh_token
         token = token or Token(realm_id=realm_id)
         _apply(token, tokens)
         token.save()
@@ -78,7 +114,20 @@ def token_bootstrap(
             },
         )
     logger.info("stored new tokens for realm %s", realm_id)
+    if replaced and replaced != tokens.refresh_token:
+        _revoke_quietly(oauth, replaced, what="replaced")
     return token
+
+
+@sensitive_variables("refresh_token")
+def _revoke_quietly(oauth: OAuthClient, refresh_token: str, *, what: str) -> None:
+    register_secret(refresh_token)
+    try:
+        oauth.revoke(refresh_token, revoke_url=settings.QB_OAUTH_REVOKE_URL)
+    except QBOError as exc:
+        logger.warning("could not revoke the %s refresh token at Intuit: %s", what, exc)
+    else:
+        logger.info("revoked the %s refresh token at Intuit", what)
 
 
 class DatabaseTokenProvider:
@@ -129,6 +178,7 @@ class DatabaseTokenProvider:
         register_secret(token.refresh_token)
         return token
 
+    @sensitive_variables("value", "cached")
     def access_token(self) -> str:
         with self._lock:
             if self._unsaved is not None:
@@ -144,11 +194,13 @@ class DatabaseTokenProvider:
             self._cached = (value, token.access_token_expires_at)
             return value
 
+    @sensitive_variables("stale")
     def refresh(self, stale: str) -> str:
         """Called after a 401 with the token that was refused."""
         with self._lock:
             return self._refresh_locked(stale=stale)
 
+    @sensitive_variables("stale", "current", "tokens")
     def _refresh_locked(self, *, stale: str) -> str:
         self._cached = None
         if self._unsaved is not None:
@@ -200,6 +252,7 @@ class DatabaseTokenProvider:
         self._cached = (tokens.access_token, token.access_token_expires_at)
         return tokens.access_token
 
+    @sensitive_variables("tokens")
     def _persist(self, tokens: TokenSet) -> str:
         """Store a rotated pair, retrying; its access token is used only once stored.
 

@@ -374,8 +374,11 @@ def main() -> int:
     OUT.mkdir(exist_ok=True)
     from cryptography.fernet import Fernet
 
+    from qbproject.devkey import development_secret_key
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DJANGO_"))}
     env.update(
+        DJANGO_SECRET_KEY=development_secret_key(),
         QBO_SYNC_ENV_FILE="/nonexistent",
         LOG_FORMAT="json",
         LOG_LEVEL="info",

@@ -49,8 +49,11 @@ def main() -> int:
     database_url = scratch_database()
     from cryptography.fernet import Fernet
 
+    from qbproject.devkey import development_secret_key
+
     env = {k: v for k, v in os.environ.items() if not k.startswith(("QB_", "DJANGO_"))}
     env.update(
+        DJANGO_SECRET_KEY=development_secret_key(),
         DATABASE_URL=database_url,
         QBO_SYNC_ENV_FILE="/nonexistent",
         LOG_LEVEL="warning",

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from qbproject.devkey import development_secret_key
+
 ROOT = Path(__file__).resolve().parent.parent
 DB = ROOT / "demo.db"
 REALM = "9130350000000001"
@@ -132,6 +134,8 @@ def main() -> int:
     }
     env.update(DATABASE_URL=f"sqlite:///{DB.name}", QBO_SYNC_ENV_FILE="/nonexistent")
     env["QB_TOKEN_ENCRYPTION_KEY"] = Fernet.generate_key().decode()
+    # Django refuses to start without a key; the demo uses the per-checkout one.
+    env["DJANGO_SECRET_KEY"] = development_secret_key()
     env.setdefault("LOG_LEVEL", "warning")  # the commands' own output tells the story
 
     say("Starting the bundled QuickBooks sandbox")
@@ -142,6 +146,7 @@ def main() -> int:
         env.update(
             QB_API_BASE_URL=base,
             QB_OAUTH_TOKEN_URL=f"{base}/oauth2/v1/tokens/bearer",
+            QB_OAUTH_REVOKE_URL=f"{base}/v2/oauth2/tokens/revoke",
             QB_CLIENT_ID=health.get("client_id", "sandbox-client-id"),
             QB_CLIENT_SECRET=health.get("client_secret", "sandbox-client-secret"),
             QB_REALM_ID=REALM,
@@ -187,7 +192,11 @@ def main() -> int:
         sandbox.terminate()
         sandbox.wait(timeout=10)
 
-    os.environ.update(DATABASE_URL=env["DATABASE_URL"], QBO_SYNC_ENV_FILE="/nonexistent")
+    os.environ.update(
+        DATABASE_URL=env["DATABASE_URL"],
+        QBO_SYNC_ENV_FILE="/nonexistent",
+        DJANGO_SECRET_KEY=env["DJANGO_SECRET_KEY"],
+    )
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qbproject.settings")
     sys.path.insert(0, str(ROOT))
     import django
@@ -216,7 +225,7 @@ def main() -> int:
     )
     print("\n  Browse the synced data in the admin:")
     print(
-        f"    DATABASE_URL=sqlite:///{DB.name} DJANGO_DEBUG=false "
+        f"    DJANGO_DEBUG=true DATABASE_URL=sqlite:///{DB.name} "
         ".venv/bin/python manage.py runserver"
     )
     print(f"    open http://127.0.0.1:8000/admin/  user: admin  password: {password}")

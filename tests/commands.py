@@ -12,13 +12,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+from qbproject.devkey import development_secret_key
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def isolated_env(*, drop: tuple[str, ...] = ("QB_", "DJANGO_"), **overrides: object) -> dict:
+    """The parent's environment minus ``drop`` prefixes, plus ``overrides`` (None unsets).
+
+    A child runs as in production: without pytest's ``PYTEST_VERSION`` marker and with a
+    Django secret key (the per-checkout development key unless the test states one).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env.pop("PYTEST_VERSION", None)
     env["QBO_SYNC_ENV_FILE"] = "/nonexistent/.env"
-    env.update({k: str(v) for k, v in overrides.items()})
+    env.setdefault("DJANGO_SECRET_KEY", development_secret_key())
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = str(value)
     return env
 
 
@@ -27,6 +40,8 @@ def sandbox_env(server) -> dict:
     return {
         "QB_API_BASE_URL": server.url,
         "QB_OAUTH_TOKEN_URL": server.token_url,
+        "QB_OAUTH_REVOKE_URL": server.revoke_url,
+        "QB_AUTHORIZE_URL": server.authorize_url,
         "QB_CLIENT_ID": server.cfg.client_id,
         "QB_CLIENT_SECRET": server.cfg.client_secret,
     }

@@ -278,3 +278,18 @@ def test_staff_without_company_permission_cannot_sync_now(client, django_user_mo
     SyncState.objects.create(realm_id=REALM, object_type="Customer")
     page = client.get(reverse("admin:quickbooks_sync_syncstate_changelist")).content.decode()
     assert "sync_now" not in page
+
+
+def test_health_panel_needs_view_syncstate(client, django_user_model, books):
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("clerk2", password="pw-clerk-123", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    client.force_login(user)
+    SyncState.objects.create(realm_id=REALM, object_type="Customer", error_message="secret-ish")
+    page = client.get(reverse("admin:index")).content.decode()
+    assert "qbo-health" not in page and REALM not in page
+    user.user_permissions.add(Permission.objects.get(codename="view_syncstate"))
+    user = django_user_model.objects.get(pk=user.pk)  # drop the permission cache
+    client.force_login(user)
+    assert "qbo-health" in client.get(reverse("admin:index")).content.decode()

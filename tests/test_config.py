@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 
 import pytest
@@ -75,7 +76,64 @@ def test_check_deploy_passes_with_production_settings():
     assert result.returncode == 0, result.stderr
 
 
-def test_default_secret_key_fails_check_deploy():
-    result = manage("check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE="true")
-    assert result.returncode != 0
-    assert "SECRET_KEY" in result.stderr
+def test_missing_secret_key_fails_check_deploy():
+    result = manage(
+        "check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE="true", DJANGO_SECRET_KEY=None
+    )
+    assert result.returncode == 2
+    assert "DJANGO_SECRET_KEY is not set" in result.stderr
+
+
+def test_missing_secret_key_refuses_to_start_without_debug():
+    result = manage("check", DJANGO_SECRET_KEY=None)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DJANGO_SECRET_KEY is not set" in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+SHOW_KEY_DIGEST = (
+    "import hashlib; from django.conf import settings; "
+    "print(hashlib.sha256(settings.SECRET_KEY.encode()).hexdigest())"
+)
+
+
+def test_debug_without_a_key_generates_one_per_checkout_once(tmp_path):
+    key_file = tmp_path / "secret-key"
+    env = {"DJANGO_SECRET_KEY": None, "DJANGO_DEBUG": "true", "DJANGO_SECRET_KEY_FILE": key_file}
+    first = manage("shell", "-v", "0", "-c", SHOW_KEY_DIGEST, **env)
+    assert first.returncode == 0, first.stderr
+    key = key_file.read_text().strip()
+    assert len(key) >= 50 and not key.startswith("django-insecure")
+    assert key_file.stat().st_mode & 0o077 == 0, "readable by others"
+    assert hashlib.sha256(key.encode()).hexdigest() == first.stdout.strip()
+    again = manage("shell", "-v", "0", "-c", SHOW_KEY_DIGEST, **env)
+    assert again.stdout == first.stdout, "the key must survive restarts"
+    other = manage(
+        "shell", "-c", SHOW_KEY_DIGEST, **{**env, "DJANGO_SECRET_KEY_FILE": tmp_path / "b"}
+    )
+    assert other.stdout != first.stdout, "no two checkouts share a key"
+
+
+def test_debug_together_with_secure_is_refused():
+    result = manage("check", DJANGO_DEBUG="true", DJANGO_SECURE="true")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DJANGO_DEBUG" in lines[0] and "DJANGO_SECURE" in lines[0]
+
+
+def test_every_secret_in_env_example_takes_a_fernet_key():
+    """.env.example names every secret with KEY, SECRET or TOKEN (what error pages mask), and
+    the one generator it documents (a Fernet key) gives a valid value for each of them."""
+    from cryptography.fernet import Fernet
+
+    names = [
+        line.split("=", 1)[0]
+        for line in (commands.ROOT / ".env.example").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    ]
+    secrets = [n for n in names if n.endswith(("KEY", "SECRET", "TOKEN"))]
+    assert {"DJANGO_SECRET_KEY", "QB_CLIENT_SECRET", "QB_TOKEN_ENCRYPTION_KEY"} <= set(secrets)
+    assert "QB_WEBHOOK_VERIFIER_TOKEN" in secrets
+    result = manage("check", **{name: Fernet.generate_key().decode() for name in secrets})
+    assert result.returncode == 0, result.stderr

@@ -114,3 +114,84 @@ def test_failed_revoke_changes_nothing(admin_client, sandbox, settings):
     admin_client.post(f"/quickbooks/disconnect/{DEFAULT_REALM}/")
     assert Company.objects.get(realm_id=DEFAULT_REALM).status == "connected"
     assert Token.objects.exists()
+
+
+# --- permissions: being staff is not enough to connect or disconnect a company ----------------
+
+
+@pytest.fixture
+def clerk(client, django_user_model):
+    """A staff user who may only look at invoices."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_invoice"))
+    client.force_login(user)
+    return user
+
+
+def connected(admin_client) -> str:
+    location, _ = start(admin_client)
+    admin_client.get(consent(location))
+    return Token.objects.get(realm_id=DEFAULT_REALM).refresh_token
+
+
+def test_staff_without_permission_cannot_start_connecting(client, clerk, sandbox):
+    response = client.get("/quickbooks/connect/")
+    assert response.status_code == 403
+    assert "qbo_oauth_state" not in client.session
+
+
+def test_staff_without_permission_cannot_complete_a_callback(client, clerk, sandbox):
+    session = client.session
+    session["qbo_oauth_state"] = "known-state"
+    session.save()
+    code = sandbox.state.issue_authorization_code(DEFAULT_REALM)
+    sandbox.state.reset_stats()
+    response = client.get(
+        f"/quickbooks/callback/?code={code}&state=known-state&realmId={DEFAULT_REALM}"
+    )
+    assert response.status_code == 403
+    assert sum(sandbox.state.stats()["token_requests"].values()) == 0
+    assert not Token.objects.exists() and not Company.objects.exists()
+
+
+def test_staff_without_permission_cannot_disconnect(admin_client, client, clerk, sandbox):
+    refresh = connected(admin_client)
+    response = client.post(f"/quickbooks/disconnect/{DEFAULT_REALM}/")
+    assert response.status_code == 403
+    assert Company.objects.get(realm_id=DEFAULT_REALM).status == "connected"
+    assert Token.objects.get(realm_id=DEFAULT_REALM).refresh_token == refresh
+
+
+def test_changing_companies_does_not_grant_the_disconnect_action(
+    admin_client, client, clerk, sandbox
+):
+    from django.contrib.auth.models import Permission
+
+    clerk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_company", "change_company"])
+    )
+    connected(admin_client)
+    company = Company.objects.get(realm_id=DEFAULT_REALM)
+    page = client.get("/admin/quickbooks_sync/company/").content.decode()
+    assert 'value="disconnect"' not in page and 'value="sync_now"' in page
+    client.post(
+        "/admin/quickbooks_sync/company/",
+        {"action": "disconnect", "_selected_action": [company.pk]},
+    )
+    assert Company.objects.get(realm_id=DEFAULT_REALM).status == "connected"
+    assert Token.objects.exists()
+
+
+def test_dedicated_permissions_allow_connect_and_disconnect(client, clerk, sandbox):
+    from django.contrib.auth.models import Permission
+
+    clerk.user_permissions.add(
+        *Permission.objects.filter(codename__in=["connect_company", "disconnect_company"])
+    )
+    location, _ = start(client)
+    assert client.get(consent(location)).status_code == 302
+    assert Token.objects.exists()
+    assert client.post(f"/quickbooks/disconnect/{DEFAULT_REALM}/").status_code == 302
+    assert not Token.objects.exists()

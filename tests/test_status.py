@@ -162,7 +162,28 @@ def test_exit_codes_of_syncstatus_never_collide(tmp_path, args, env, code, says)
 # --- /healthz -----------------------------------------------------------------------------------
 
 
-def test_healthz_keeps_its_keys_and_reports_status(client, make_token):
+@pytest.fixture(autouse=True)
+def _fresh_health_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def monitor(client, django_user_model):
+    """A user allowed the details: view_syncstate."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("monitor", password="pw-monitor-123")
+    user.user_permissions.add(Permission.objects.get(codename="view_syncstate"))
+    client.force_login(user)
+    return client
+
+
+def test_healthz_keeps_its_keys_and_reports_status(monitor, make_token):
+    client = monitor
     make_token(realm_id=REALM)
     synced(minutes_ago=1)
     body = client.get("/healthz").json()
@@ -171,13 +192,17 @@ def test_healthz_keeps_its_keys_and_reports_status(client, make_token):
     assert body["failing_syncs"] == 0 and body["realms"] == 1
 
 
-def test_healthz_answers_200_when_failing_or_stale(client, make_token):
+def test_healthz_answers_200_when_failing_or_stale(monitor, make_token):
     """Restarting the web process cures neither: the body says it, the status stays 200."""
+    from django.core.cache import cache
+
+    client = monitor
     make_token(realm_id=REALM)
     synced(minutes_ago=600)
     response = client.get("/healthz")
     assert response.status_code == 200 and response.json()["status"] == "stale"
     SyncState.objects.filter(object_type="Invoice").update(status="failure", error_message="x")
+    cache.clear()  # the verdict is cached for HEALTH_CACHE_SECONDS
     body = client.get("/healthz").json()
     assert body["status"] == "failing" and body["failing_syncs"] == 1
     assert REALM not in json.dumps(body), "the public endpoint names no realm"
@@ -191,6 +216,28 @@ def test_healthz_is_503_when_the_database_is_unreachable(client, monkeypatch):
     response = client.get("/healthz")
     assert response.status_code == 503
     assert response.json()["database"] == "unreachable"
+
+
+def test_healthz_tells_anonymous_callers_the_status_only(client, make_token):
+    make_token(realm_id=REALM)
+    synced(minutes_ago=1)
+    response = client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "healthy"}
+
+
+def test_healthz_staff_without_view_syncstate_gets_the_status_only(client, django_user_model):
+    user = django_user_model.objects.create_user("clerk", password="pw-clerk-123", is_staff=True)
+    client.force_login(user)
+    assert set(client.get("/healthz").json()) == {"status"}
+
+
+def test_healthz_is_cheap_when_polled(client, make_token, django_assert_num_queries):
+    make_token(realm_id=REALM)
+    synced(minutes_ago=1)
+    client.get("/healthz")
+    with django_assert_num_queries(20):  # SELECT 1 each; the verdict comes from the cache
+        for _ in range(20):
+            assert client.get("/healthz").json()["status"] == "healthy"
 
 
 # --- selectors and services ---------------------------------------------------------------------

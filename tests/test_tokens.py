@@ -187,3 +187,17 @@ def test_a_pair_that_cannot_be_saved_is_never_used_and_is_stored_first_next_time
     assert provider.access_token() == "new-access-4-xxxx"
     assert Token.objects.get(realm_id="42").refresh_token == "new-refresh-4-xxxx"
     assert len(responses.calls) == 1
+
+
+def test_rotate_token_key_with_a_key_that_decrypts_nothing_is_one_clear_line(make_token, settings):
+    from cryptography.fernet import Fernet
+    from django.core.management import CommandError
+
+    make_token(realm_id="42")
+    before = Token.objects.get(realm_id="42").refresh_token_encrypted
+    settings.QB_TOKEN_ENCRYPTION_KEY = [Fernet.generate_key().decode()]  # the old key is gone
+    with pytest.raises(CommandError) as caught:
+        call_command("rotate_token_key")
+    message = str(caught.value)
+    assert "decrypts" in message and "new,old" in message and "\n" not in message
+    assert Token.objects.get(realm_id="42").refresh_token_encrypted == before

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from quickbooks_sync.models import Company, Customer, WebhookDelivery
-from quickbooks_sync.webhooks import parse_notifications, signature_for
+from quickbooks_sync.webhooks import parse_notifications, rejections, signature_for
 
 pytestmark = pytest.mark.django_db
 VERIFIER = "webhook-verifier-token-value"
@@ -19,6 +19,9 @@ URL = "/quickbooks/webhooks/"
 @pytest.fixture(autouse=True)
 def _verifier(settings):
     settings.QB_WEBHOOK_VERIFIER_TOKEN = VERIFIER
+    rejections.reset()
+    yield
+    rejections.reset()
 
 
 @pytest.fixture
@@ -80,7 +83,7 @@ def test_missing_or_bad_signature_is_401_and_changes_nothing(client, companies, 
     response = post(client, [cloud_event("111")], signature=signature)
     assert response.status_code == 401
     assert due_realms() == set()
-    delivery = WebhookDelivery.objects.get()
+    delivery = WebhookDelivery.objects.get()  # the first rejection is kept as a sample
     assert not delivery.valid_signature
     assert delivery.realms == []
     assert VERIFIER not in repr(delivery.__dict__)
@@ -154,3 +157,82 @@ def test_parse_reads_prefixed_entity_ids():
 def test_oversized_body_is_refused(client, companies):
     body = b"[" + b" " * 1_100_000 + b"]"
     assert post(client, None, raw=body).status_code == 413
+
+
+# --- abuse: rejected requests cost a counter, malformed ones a 4xx ----------------------------
+
+
+def test_a_flood_of_unsigned_posts_stores_one_sample_and_logs_one_warning(
+    client, companies, caplog
+):
+    caplog.set_level("WARNING", logger="quickbooks_sync.webhooks")
+    for _ in range(300):
+        assert post(client, [cloud_event("111")], signature=False).status_code == 401
+    assert WebhookDelivery.objects.count() == 1
+    assert rejections.total == 300
+    assert len([r for r in caplog.records if "rejected" in r.getMessage()]) == 1
+    assert due_realms() == set()
+
+
+def test_rejections_are_sampled_once_a_minute_with_their_count(client, companies):
+    now = [1000.0]
+    rejections.clock = lambda: now[0]
+    try:
+        for _ in range(5):
+            post(client, [cloud_event("111")], signature="bad")
+        now[0] += 61
+        post(client, [cloud_event("111")], signature="bad")
+    finally:
+        rejections.clock = __import__("time").monotonic
+    samples = list(WebhookDelivery.objects.order_by("pk").values_list("rejected_count", "error"))
+    assert samples == [(1, "bad signature"), (5, "bad signature")]
+
+
+@pytest.mark.parametrize(
+    ("length", "status"),
+    [("abc", 400), ("-5", 400), ("1e3", 400), ("99999999999", 413), ("9" * 5000, 413)],
+)
+def test_malformed_content_length_is_a_4xx_never_a_500(client, companies, length, status):
+    body = json.dumps([cloud_event("111")]).encode()
+    response = client.generic(
+        "POST",
+        URL,
+        body,
+        content_type="application/json",
+        headers={"intuit-signature": signature_for(body, VERIFIER)},
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code == status
+    assert due_realms() == set()
+    assert WebhookDelivery.objects.count() <= 1
+
+
+def test_deeply_nested_signed_body_is_a_400(client, companies):
+    depth = 200_000
+    body = b"[" * depth + b"]" * depth
+    assert post(client, None, raw=body).status_code == 400
+    assert WebhookDelivery.objects.get().error.startswith("unparsable")
+
+
+def test_eight_thousand_merges_take_a_bounded_number_of_queries(
+    client, companies, django_assert_max_num_queries
+):
+    now = timezone.now()
+    Customer.objects.bulk_create(
+        Customer(realm_id="111", qb_id=str(i), sync_token="0", qb_updated_at=now, raw_data={})
+        for i in range(1, 8001)
+    )
+    events = [  # the fields the view reads, so 8,000 fit under the 1 MB limit
+        {
+            "type": "qbo.customer.merged.v1",
+            "intuitaccountid": "111",
+            "intuitentityid": str(100000 + i),
+            "data": {"deletedid": str(i)},
+        }
+        for i in range(1, 8001)
+    ]
+    body = json.dumps(events, separators=(",", ":")).encode()
+    with django_assert_max_num_queries(80):
+        assert post(client, None, raw=body).status_code == 200
+    assert Customer.objects.filter(merged_into_qb_id="").count() == 0
+    assert Customer.objects.get(qb_id="42").merged_into_qb_id == "100042"

@@ -68,6 +68,10 @@ class RequestError(QBOError):
     """A 4xx that repeating will not fix (bad query, object not found, validation)."""
 
 
+class ResponseTooLargeError(RequestError):
+    """A response body over QB_MAX_RESPONSE_BYTES: repeating would only read it again."""
+
+
 class AuthenticationError(QBOError):
     """HTTP 401 from the API: the access token was refused."""
 

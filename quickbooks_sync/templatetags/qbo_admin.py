@@ -18,8 +18,16 @@ from quickbooks_sync.models import Company
 register = template.Library()
 
 
-@register.inclusion_tag("admin/quickbooks_sync/health_panel.html")
-def qbo_health_panel():
+PANEL_PERMISSION = "quickbooks_sync.view_syncstate"
+
+
+@register.inclusion_tag("admin/quickbooks_sync/health_panel.html", takes_context=True)
+def qbo_health_panel(context):
+    """The panel names every realm and its errors: only for users who may view sync
+    states (the admin index itself is open to every staff user)."""
+    request = context.get("request")
+    if request is None or not request.user.has_perm(PANEL_PERMISSION):
+        return {"hidden": True}
     rows = selectors.sync_status_rows()
     health = selectors.overall_health(rows=rows)
     names = dict(Company.objects.values_list("realm_id", "name"))
