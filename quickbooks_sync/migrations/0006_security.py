@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('quickbooks_sync', '0003_companies_and_webhooks'),
+        ('quickbooks_sync', '0005_accountants_admin'),
     ]
 
     operations = [
