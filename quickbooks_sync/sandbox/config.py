@@ -33,3 +33,34 @@ class SandboxConfig:
     latency: float = 0.0
     latency_jitter: float = 0.0
     cdc_window_days: int = 30
+    # The rest of the ledger (sandbox/ledger.py). Payments follow the paid invoices and
+    # deposits group some of them, bill payments follow the paid bills; these count the rest.
+    accounts: int = 0  # expense sub-accounts beyond the fixed chart of accounts
+    items: int = 0  # items beyond the ten that invoice lines use
+    vendors: int = 8
+    bills: int = 20
+    vendor_credits: int = 3
+    purchases: int = 10
+    sales_receipts: int = 8
+    credit_memos: int = 4
+    refund_receipts: int = 3
+    journal_entries: int = 8
+    transfers: int = 4
+
+    def ledger_counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in LEDGER_COUNTS}
+
+
+LEDGER_COUNTS = (
+    "accounts",
+    "items",
+    "vendors",
+    "bills",
+    "vendor_credits",
+    "purchases",
+    "sales_receipts",
+    "credit_memos",
+    "refund_receipts",
+    "journal_entries",
+    "transfers",
+)

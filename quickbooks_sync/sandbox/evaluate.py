@@ -13,8 +13,9 @@ import bisect
 import json
 import re
 
+from .catalog import is_name_list, queryable
 from .clock import parse_qbo_datetime
-from .query import FIELDS, Cond, Query, QueryError
+from .query import Cond, Query, QueryError
 from .table import EntityTable, Row
 
 _ROW_PATHS = {
@@ -54,7 +55,7 @@ _STRING_PATHS = frozenset(
 
 
 def _validate(q: Query) -> None:
-    known = FIELDS[q.entity]
+    known = queryable(q.entity)
     for path in [c.path for c in q.conds] + [p for p, _ in q.order]:
         if path.split(".")[0] not in known:
             raise QueryError(
@@ -198,7 +199,7 @@ def _sort_key(row: Row, obj, path: str):
 def execute(q: Query, tab: EntityTable) -> tuple[list[Row], int]:
     """Return ``(page rows, number of matches)``; the count is exact only for COUNT(*)."""
     _validate(q)
-    hide = q.entity == "Customer" and not any(c.path == "active" for c in q.conds)
+    hide = is_name_list(q.entity) and not any(c.path == "active" for c in q.conds)
     row_preds, obj_conds, lut_conds = _compile(q, hide)
     rows = tab.rows
 
