@@ -169,6 +169,9 @@ QB_REALM_ID = str_setting("QB_REALM_ID")
 QB_REDIRECT_URI = str_setting(
     "QB_REDIRECT_URI", "https://developer.intuit.com/v2/OAuth2Playground/RedirectUrl"
 )
+# Entities a cycle syncs, comma-separated QBO names (default: every declared entity);
+# checked against quickbooks_sync/registry.py when the app starts.
+QB_ENTITIES = tuple(n.strip() for n in str_setting("QB_ENTITIES").split(",") if n.strip())
 QB_MAX_RESULTS = int_setting("QB_MAX_RESULTS", 1000, minimum=1, maximum=1000)
 QB_API_BASE_URL = url_setting(
     "QB_API_BASE_URL",

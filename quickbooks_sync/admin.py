@@ -519,3 +519,6 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     )
     list_filter = ("valid_signature", "format")
     date_hierarchy = "received_at"
+
+
+from quickbooks_sync import admin_ledger  # noqa: E402, F401 - the other ledger entities

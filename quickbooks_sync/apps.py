@@ -10,3 +10,7 @@ class QuickbooksSyncConfig(AppConfig):
         from quickbooks_sync.logging import redact_every_handler
 
         redact_every_handler()
+
+        from quickbooks_sync.registry import selected_entities
+
+        selected_entities()  # a bad QB_ENTITIES stops every command with one clear line

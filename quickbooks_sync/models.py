@@ -273,3 +273,7 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} @ {self.realm_id}: {self.status}"
+
+
+# The rest of the ledger lives in its own module; imported here so Django registers it.
+from quickbooks_sync.ledger_models import *  # noqa: E402, F403

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from quickbooks_sync.display import format_delta
 from quickbooks_sync.models import Company, Customer, Invoice, SyncState, Token
-from quickbooks_sync.registry import ENTITIES
+from quickbooks_sync.registry import ENTITIES, selected_entities
 
 HEALTHY, FAILING, STALE = "healthy", "failing", "stale"
 EXIT_CODES = {HEALTHY: 0, FAILING: 1, STALE: 2}
@@ -217,7 +217,7 @@ def sync_status_rows(
     reauth = realms_needing_reauth()
     rows = []
     for realm_id in monitored_realms():
-        for entity in ENTITIES:
+        for entity in (spec.name for spec in selected_entities()):
             state = states.get((realm_id, entity))
             last_success = state.last_sync_success if state else None
             age = (now - last_success).total_seconds() if last_success else None

@@ -25,6 +25,7 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("QB_API_BASE_URL", "ftp://x", "http:// or https://"),
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
         ("QB_TOKEN_ENCRYPTION_KEY", "not-a-key", "not a valid Fernet key"),
+        ("QB_ENTITIES", "Customer,Custard", "unknown entity Custard"),
     ],
 )
 def test_invalid_setting_gives_one_line_and_exit_4(name, value, expect):

@@ -6,6 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from quickbooks_sync.models import Customer, Invoice, SyncState, Token
+from quickbooks_sync.registry import ENTITIES
 from quickbooks_sync.sandbox import DEFAULT_REALM
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -32,8 +33,9 @@ def truth(server, entity, realm=REALM) -> dict[str, str]:
 
 
 def assert_equal_to_truth(server, realm=REALM):
-    assert local(Customer, realm) == truth(server, "Customer", realm)
-    assert local(Invoice, realm) == truth(server, "Invoice", realm)
+    """Every registered entity's live rows equal the sandbox's, Id for Id and SyncToken."""
+    for name, spec in ENTITIES.items():
+        assert local(spec.model, realm) == truth(server, name, realm), name
 
 
 @pytest.mark.usefixtures("qbo_ordering")  # ties by Id or shuffled on every request
@@ -133,7 +135,8 @@ def test_persistent_server_errors_fail_the_entity_and_keep_the_cursor(sandbox, s
     cursors = dict(SyncState.objects.values_list("object_type", "cursor"))
     sandbox.state.clock.advance(seconds=60)
     sandbox.state.inject_fault("500", count=2, path_contains="cdc")
-    with pytest.raises(CommandError, match="2 of 2 syncs failed"):
+    n = len(ENTITIES)
+    with pytest.raises(CommandError, match=f"{n} of {n} syncs failed"):
         call_command("runsync", "--once", "--no-progress")
     for failed in SyncState.objects.all():
         assert failed.status == "failure"
@@ -152,7 +155,7 @@ def test_revoked_refresh_token_fails_with_reauth_message_and_keeps_rows(sandbox)
     assert Token.objects.get(realm_id=REALM).needs_reauth
     assert Invoice.objects.count() == rows
     failed = SyncState.objects.filter(realm_id=REALM, status="failure")
-    assert failed.count() == 2
+    assert failed.count() == len(ENTITIES)
     assert all("bootstrap_tokens" in s.error_message for s in failed)
     # Re-running bootstrap_tokens clears the flag and syncing resumes.
     bootstrap(sandbox)

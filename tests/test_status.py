@@ -13,6 +13,7 @@ from django.utils import timezone
 from quickbooks_sync import selectors, services
 from quickbooks_sync.display import format_age, format_delta
 from quickbooks_sync.models import Company, Customer, SyncState, Token
+from quickbooks_sync.registry import ENTITIES
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +22,7 @@ REALM = "4620816365"
 
 def synced(realm=REALM, *, minutes_ago=1.0, status="success", error=""):
     when = timezone.now() - timedelta(minutes=minutes_ago)
-    for entity in ("Customer", "Invoice"):
+    for entity in ENTITIES:
         SyncState.objects.update_or_create(
             realm_id=realm,
             object_type=entity,
@@ -118,7 +119,7 @@ def test_json_output_is_machine_readable(make_token):
     document = json.loads(out)
     assert code == document["exit_code"] == 0
     assert document["status"] == "healthy"
-    assert {row["entity"] for row in document["rows"]} == {"Customer", "Invoice"}
+    assert {row["entity"] for row in document["rows"]} == set(ENTITIES)
     row = document["rows"][0]
     assert row["realm_id"] == REALM and 100 < row["age_seconds"] < 140
     assert row["last_success"].endswith("+00:00")
@@ -281,3 +282,13 @@ def test_format_delta_and_age():
     assert format_delta(timedelta(days=1, hours=3)) == "1 day"
     assert format_delta(timedelta(days=40)) == "40 days"
     assert format_age(None) == "never" and format_age(90) == "1 min ago"
+
+
+def test_status_covers_only_the_entities_qb_entities_selects(make_token, settings):
+    settings.QB_ENTITIES = ("customer", "Invoice")
+    make_token(realm_id=REALM)
+    synced()
+    SyncState.objects.filter(object_type="Vendor").delete()  # not selected: not monitored
+    code, out, _ = run_status("--json")
+    assert code == 0
+    assert {row["entity"] for row in json.loads(out)["rows"]} == {"Customer", "Invoice"}

@@ -5,7 +5,7 @@ Why: demo scripts, benchmarks and crash tests run the sandbox in another process
 faults. The prefix does not exist in QBO, so it can never be confused with the real API.
 No auth: the sandbox binds to localhost.
 
-Endpoints (``{entity}`` is ``Customer``/``Invoice``, any case)::
+Endpoints (``{entity}`` is any entity of ``catalog.ENTITIES``, any case)::
 
     GET  /_sandbox/health                       {"status":"ok", realms, client_id, ...}
     POST /_sandbox/realms                       {"realm_id", "customers", "invoices", "seed"}
@@ -46,6 +46,7 @@ from datetime import UTC, datetime
 
 from .api import Reply, json_reply
 from .clock import parse_qbo_datetime
+from .config import LEDGER_COUNTS
 from .entities import QBOError
 
 
@@ -138,13 +139,19 @@ def _route(app, method: str, parts: list[str], p: dict):
     raise KeyError(f"no sandbox route {method} /_sandbox/{'/'.join(parts)}")
 
 
+def _seed(st, realm: str, p: dict) -> dict:
+    counts = {k: int(p[k]) for k in LEDGER_COUNTS if k in p}
+    customers, invoices = int(p.get("customers", 0)), int(p.get("invoices", 0))
+    return st.seed(realm, customers, invoices, p.get("seed"), **counts)
+
+
 def _realm_route(st, method: str, parts: list[str], p: dict):
     if not parts and method == "POST":
         realm = str(p["realm_id"])
         st.add_realm(realm)
         return {
             "realm_id": realm,
-            **st.seed(realm, int(p.get("customers", 0)), int(p.get("invoices", 0)), p.get("seed")),
+            **_seed(st, realm, p),
         }
     if not parts:
         return {"realms": list(st.realms)}
@@ -156,7 +163,7 @@ def _realm_route(st, method: str, parts: list[str], p: dict):
     if action == "tokens" and method == "POST":
         return st.tokens.exchange_code(st.issue_authorization_code(realm), True)
     if action == "seed" and method == "POST":
-        return st.seed(realm, int(p.get("customers", 0)), int(p.get("invoices", 0)), p.get("seed"))
+        return _seed(st, realm, p)
     if action == "bulk_touch" and method == "POST":
         at = _dt(p["at"]) if p.get("at") else None
         return {"touched": st.bulk_touch(realm, p["entity"], p.get("ids", []), at)}

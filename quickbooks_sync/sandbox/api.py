@@ -8,7 +8,10 @@ page costs one string join rather than 1000 ``json.dumps`` calls.
 Decisions where API-NOTES is unverified: CDC with ``changedSince`` older than the window,
 an unsupported CDC entity and a bad ``changedSince`` all answer 400 ValidationFault code
 2010 ("Request has invalid or unsupported property"); a missing parameter answers 2020.
-Unknown routes answer 400 code 500 "Unsupported Operation".
+Unknown routes answer 400 code 500 "Unsupported Operation". An entity the sandbox does not
+serve (``catalog``) is answered like a name QBO does not know: 400 code 4000 "Error parsing
+query", ``Invalid entity name`` (never an empty list, which would let a half-added entity
+sync 0 rows and verify 0 = 0).
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from .catalog import ENTITIES
 from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
 from .entities import HTTP_READ_ONLY, QBOError
 from .evaluate import execute
 from .faults import validation
 from .query import OTHER_ENTITIES, Query, QueryError, parse
-from .store import ENTITIES, SandboxState
+from .store import SandboxState
 
 CDC_MAX = 1000
 CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
@@ -42,10 +46,16 @@ def json_reply(status: int, obj) -> Reply:
 
 
 def _canonical(name: str) -> str | None:
-    for e in (*ENTITIES, "CompanyInfo", *OTHER_ENTITIES, *CDC_UNSUPPORTED):
+    for e in (*ENTITIES, "CompanyInfo"):
         if e.lower() == name.lower():
             return e
     return None
+
+
+def _unknown_entity(name: str) -> QueryError:
+    known_to_qbo = any(e.lower() == name.lower() for e in (*OTHER_ENTITIES, *CDC_UNSUPPORTED))
+    note = " (a QBO entity this sandbox does not serve)" if known_to_qbo else ""
+    return QueryError(f"QueryParserError: Invalid entity name: {name}{note}")
 
 
 def classify(rest: str, method: str) -> str:
@@ -104,18 +114,16 @@ class V3Api:
         q = parse(text)
         entity = _canonical(q.entity)
         if entity is None:
-            raise QueryError(f"QueryParserError: Invalid entity name: {q.entity}")
+            raise _unknown_entity(q.entity)
         q.entity = entity
-        if entity in ENTITIES:
-            with self.state.lock:
-                rows, total = execute(q, self.state.table(realm_id, entity), self.state.ordering)
-                items = [r.json for r in rows]
-        elif entity == "CompanyInfo":
+        if entity == "CompanyInfo":
             info = self.state.realm(realm_id).company_info
             items, total = [json.dumps(info, separators=(",", ":"))], 1
             items = items[q.start - 1 : q.start - 1 + q.max] if not q.count else []
         else:
-            items, total = [], 0
+            with self.state.lock:
+                rows, total = execute(q, self.state.table(realm_id, entity), self.state.ordering)
+                items = [r.json for r in rows]
         if q.count:
             return f'{{"totalCount":{total}}}'
         return _page_json(entity, items, q)
@@ -171,8 +179,6 @@ class V3Api:
         items = []  # (time, entity position, id, json)
         with self.state.lock:
             for pos, e in enumerate(entities):
-                if e not in ENTITIES:
-                    continue
                 tab = self.state.table(realm_id, e)
                 items += [(r.lut, pos, r.id, r.json) for r in tab.changed_since(since, CDC_MAX)]
                 for at, rid in tab.deleted_since(since)[:CDC_MAX]:
@@ -222,7 +228,8 @@ class V3Api:
                 "Request body is not a JSON object",
             )
         payload = payload.get(entity, payload)
-        payload = {k: v for k, v in payload.items() if k not in HTTP_READ_ONLY[entity]}
+        ignored = HTTP_READ_ONLY.get(entity, HTTP_READ_ONLY["Invoice"])
+        payload = {k: v for k, v in payload.items() if k not in ignored}
         op = (params.get("operation") or "").lower()
         st = self.state
         if op in ("delete", "void"):

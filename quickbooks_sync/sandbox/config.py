@@ -42,9 +42,40 @@ class SandboxConfig:
     # or "string" (``'10' < '9'``).
     tie_order: str = "id"
     id_order: str = "numeric"
+    # The rest of the ledger (sandbox/ledger.py). Payments follow the paid invoices and
+    # deposits group some of them, bill payments follow the paid bills; these count the rest.
+    accounts: int = 0  # expense sub-accounts beyond the fixed chart of accounts
+    items: int = 0  # items beyond the ten that invoice lines use
+    vendors: int = 8
+    bills: int = 20
+    vendor_credits: int = 3
+    purchases: int = 10
+    sales_receipts: int = 8
+    credit_memos: int = 4
+    refund_receipts: int = 3
+    journal_entries: int = 8
+    transfers: int = 4
 
     def __post_init__(self) -> None:
         if self.tie_order not in TIE_ORDERS:
             raise ValueError(f"tie_order must be one of {TIE_ORDERS}, not {self.tie_order!r}")
         if self.id_order not in ID_ORDERS:
             raise ValueError(f"id_order must be one of {ID_ORDERS}, not {self.id_order!r}")
+
+    def ledger_counts(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in LEDGER_COUNTS}
+
+
+LEDGER_COUNTS = (
+    "accounts",
+    "items",
+    "vendors",
+    "bills",
+    "vendor_credits",
+    "purchases",
+    "sales_receipts",
+    "credit_memos",
+    "refund_receipts",
+    "journal_entries",
+    "transfers",
+)

@@ -159,8 +159,12 @@ class SeedPlan:
         first_doc,
         taken_names: set[str],
         existing: list[tuple[str, str, str, str]],
+        first_pid: int = 1,
     ):
         self.rng, self.anchor = rng, anchor
+        # Every (partly) paid invoice gets a real Payment: Id first_pid + index in ``paid``.
+        self.first_pid = first_pid
+        self.paid: list[dict] = []
         self.first_iid, self.first_doc, self.n_invoices = first_iid, first_doc, n_invoices
         self.first_cid = first_cid
         self.profiles = [self._profile(taken_names) for _ in range(n_customers)]
@@ -266,6 +270,22 @@ class SeedPlan:
             else:
                 balance = total
             iid = self.first_iid + i
+            links = []
+            if balance < total:
+                pid = self.first_pid + len(self.paid)
+                links = [{"TxnId": str(pid), "TxnType": "Payment"}]
+                self.paid.append(
+                    {
+                        "Id": pid,
+                        "invoice": str(iid),
+                        "customer": {"value": cid, "name": cname},
+                        "cur": cur,
+                        "amount": round(total - balance, 2),
+                        "ct": ct,
+                        "lut": lut,
+                        "txn": txn,
+                    }
+                )
             inv = {
                 "AllowIPNPayment": False,
                 "AllowOnlinePayment": False,
@@ -285,9 +305,7 @@ class SeedPlan:
                 "TxnDate": txn.isoformat(),
                 "DueDate": due.isoformat(),
                 "CurrencyRef": currency_ref(cur),
-                "LinkedTxn": (
-                    [{"TxnId": str(100000 + iid), "TxnType": "Payment"}] if balance < total else []
-                ),
+                "LinkedTxn": links,
                 "Line": lines,
                 "TxnTaxDetail": {"TotalTax": 0},
                 "CustomerRef": {"value": cid, "name": cname},

@@ -20,8 +20,9 @@ import random
 import re
 from dataclasses import dataclass, field
 
+from .catalog import is_name_list, queryable
 from .clock import parse_qbo_datetime
-from .query import FIELDS, Cond, Query, QueryError
+from .query import Cond, Query, QueryError
 from .table import EntityTable, Row
 
 _ROW_PATHS = {
@@ -89,7 +90,7 @@ STABLE = Ordering()
 
 
 def _validate(q: Query) -> None:
-    known = FIELDS[q.entity]
+    known = queryable(q.entity)
     for path in [c.path for c in q.conds] + [p for p, _ in q.order]:
         if path.split(".")[0] not in known:
             raise QueryError(
@@ -233,7 +234,7 @@ def _sort_key(row: Row, obj, path: str):
 def execute(q: Query, tab: EntityTable, ordering: Ordering = STABLE) -> tuple[list[Row], int]:
     """Return ``(page rows, number of matches)``; the count is exact only for COUNT(*)."""
     _validate(q)
-    hide = q.entity == "Customer" and not any(c.path == "active" for c in q.conds)
+    hide = is_name_list(q.entity) and not any(c.path == "active" for c in q.conds)
     row_preds, obj_conds, lut_conds = _compile(q, hide)
     rows = tab.rows
 

@@ -5,20 +5,25 @@ test all share the state, so every read/write of entities happens under ``self.l
 (re-entrant). Slow things (latency, injected delays) are slept *outside* it.
 
 Entity semantics follow API-NOTES §4 and §9: Id/SyncToken strings, SyncToken +1 and
-LastUpdatedTime = clock now on every write, customers cannot be deleted (only made
-inactive), invoices are hard-deleted (they then exist only as CDC ``Deleted`` stubs) or
-voided (zeroed, still queryable). Writing an invoice does not cascade to its customer's
+LastUpdatedTime = clock now on every write, name lists (``catalog.NAME_LISTS``) cannot be
+deleted (only made inactive), transactions are hard-deleted (they then exist only as CDC
+``Deleted`` stubs) and the voidable ones voided (zeroed, still queryable). Deleting or
+voiding a Payment (BillPayment) gives the invoices (bills) it paid their Balance back, an
+update of each, as QBO does. Writing an invoice does not cascade to its customer's
 Balance; only seeding computes Balance (a documented simplification).
 """
 
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 from datetime import datetime
+from itertools import chain
 
 from . import data
+from .catalog import CATALOG, ENTITIES, entity_name, new_record
 from .clock import SandboxClock
-from .config import ID_ORDERS, TIE_ORDERS, SandboxConfig
+from .config import ID_ORDERS, LEDGER_COUNTS, TIE_ORDERS, SandboxConfig
 from .entities import (
     READ_ONLY,
     SYSTEM_FIELDS,
@@ -33,19 +38,15 @@ from .entities import (
 )
 from .evaluate import Ordering
 from .faults import FaultInjector, FaultRule, Throttle
+from .ledger import LedgerPlan
 from .oauth import TokenStore
 from .table import EntityTable, stamp
 from .webhooks import WebhookEmitter
 
-ENTITIES = ("Customer", "Invoice")
 API_KINDS = ("query", "cdc", "read", "companyinfo", "write", "batch", "other")
-
-
-def entity_name(name: str) -> str:
-    for e in ENTITIES:
-        if e.lower() == str(name).lower():
-            return e
-    raise ValueError(f"unsupported entity {name!r}; the sandbox has {ENTITIES}")
+# Whose Balance a payment-like transaction pays down (through its lines' LinkedTxn).
+PAYS = {"Payment": "Invoice", "BillPayment": "Bill"}
+SALES_FORMS = frozenset({"Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt"})
 
 
 class Realm:
@@ -72,7 +73,13 @@ class SandboxState:
         self.reset_stats()
         for realm_id in self.cfg.realms:
             self.add_realm(realm_id)
-            self.seed(realm_id, self.cfg.customers, self.cfg.invoices, self.cfg.seed)
+            self.seed(
+                realm_id,
+                self.cfg.customers,
+                self.cfg.invoices,
+                self.cfg.seed,
+                **self.cfg.ledger_counts(),
+            )
 
     # -- realms and seeding -------------------------------------------------------------
     def add_realm(self, realm_id: str) -> None:
@@ -89,12 +96,27 @@ class SandboxState:
     def table(self, realm_id: str, entity: str) -> EntityTable:
         return self.realm(realm_id).tables[entity_name(entity)]
 
-    def seed(self, realm_id: str, customers: int, invoices: int, seed: int | None = None) -> dict:
-        """Add generated records (Ids continue after existing ones). Deterministic per seed."""
+    def seed(
+        self,
+        realm_id: str,
+        customers: int,
+        invoices: int,
+        seed: int | None = None,
+        **ledger: int,
+    ) -> dict:
+        """Add generated records (Ids continue after existing ones). Deterministic per seed.
+
+        ``ledger`` takes the ``SandboxConfig.ledger_counts()`` names (default 0); payments
+        and deposits follow the paid invoices of this batch whatever the counts.
+        """
+        unknown = set(ledger) - set(LEDGER_COUNTS)
+        if unknown:
+            raise ValueError(f"unknown seed counts {sorted(unknown)}; known: {LEDGER_COUNTS}")
         with self.lock:
             realm = self.realm(realm_id)
+            tabs = realm.tables
             seed = self.cfg.seed if seed is None else seed
-            ctab, itab = realm.tables["Customer"], realm.tables["Invoice"]
+            ctab, itab = tabs["Customer"], tabs["Invoice"]
             existing = []
             taken = set()
             for row in ctab.rows.values():
@@ -105,9 +127,10 @@ class SandboxState:
                     email = o.get("PrimaryEmailAddr", {}).get("Address")
                     existing.append((o["Id"], o.get("DisplayName", ""), cur, email))
             rng = data.FastRandom(f"{seed}:{realm_id}:{ctab.next_id}:{itab.next_id}")
+            anchor = int(self.clock.time())
             plan = data.SeedPlan(
                 rng,
-                int(self.clock.time()),
+                anchor,
                 customers,
                 invoices,
                 ctab.next_id,
@@ -115,11 +138,53 @@ class SandboxState:
                 realm.next_doc,
                 taken,
                 existing,
+                first_pid=tabs["Payment"].next_id,
             )
             n_inv = itab.bulk_insert(plan.invoices())
             realm.next_doc += n_inv
             n_cust = ctab.bulk_insert(plan.customers())
-            return {"customers": n_cust, "invoices": n_inv}
+            made = {"customers": n_cust, "invoices": n_inv}
+            made.update(self._seed_ledger(realm, plan, anchor, seed, ledger))
+            return made
+
+    def _seed_ledger(self, realm: Realm, plan, anchor: int, seed, counts: dict) -> dict:
+        tabs = realm.tables
+        rng = data.FastRandom(
+            f"{seed}:{realm.id}:ledger:" + ":".join(str(tabs[e].next_id) for e in ENTITIES)
+        )
+        lp = LedgerPlan(rng, anchor, {e: tabs[e].next_id for e in ENTITIES}, counts)
+        first = not tabs["Account"].rows and not tabs["Account"].deleted
+        made = {
+            "accounts": tabs["Account"].bulk_insert(lp.accounts(first)),
+            "items": tabs["Item"].bulk_insert(lp.items(first)),
+        }
+        lp.customers = (
+            [
+                (str(r.id), o.get("DisplayName", ""), o.get("CurrencyRef", {}).get("value", "USD"))
+                for r in tabs["Customer"].rows.values()
+                if r.active and (o := r.obj())
+            ]
+            if any(counts.get(k) for k in ("sales_receipts", "credit_memos", "refund_receipts"))
+            else []
+        )
+        profiles = lp.vendors_plan()
+        lp.payees += [
+            (str(r.id), r.obj().get("DisplayName", ""))
+            for r in tabs["Vendor"].rows.values()
+            if r.active
+        ]
+        by_entity: dict[str, list] = defaultdict(list)
+        for entity, obj, ct, lut in chain(
+            lp.payments_and_deposits(plan.paid),
+            lp.customer_sales(),
+            lp.bills_and_payments(),
+            lp.journal_entries_and_transfers(),
+        ):
+            by_entity[entity].append((obj, ct, lut))
+        made["vendors"] = tabs["Vendor"].bulk_insert(lp.vendors(profiles))
+        for entity, rows in by_entity.items():
+            made[entity] = tabs[entity].bulk_insert(rows)
+        return made
 
     # -- entity operations --------------------------------------------------------------
     def _now(self) -> int:
@@ -139,12 +204,18 @@ class SandboxState:
             fields = {k: v for k, v in fields.items() if k not in SYSTEM_FIELDS}
             if entity == "Customer":
                 obj = new_customer(realm.tables["Customer"], fields)
-            else:
+            elif entity == "Invoice":
                 obj = new_invoice(realm, fields, now)
+            else:
+                obj = new_record(entity, fields, now, self._names(tab, entity))
             stamp(obj, tab.allocate_id(), 0, now, now)
             created = tab.insert(obj, now, now).obj()
         self.webhooks.emit(realm_id, entity, created["Id"], "created")
         return created
+
+    def _names(self, tab: EntityTable, entity: str) -> set:
+        key = CATALOG[entity].name_field
+        return {r.obj().get(key) for r in tab.rows.values()} if key else set()
 
     def update(
         self, realm_id: str, entity: str, id_, fields: dict, sync_token=None, sparse: bool = True
@@ -181,7 +252,7 @@ class SandboxState:
             obj.update(fields)
             if entity == "Customer" and obj.get("DisplayName"):
                 obj["FullyQualifiedName"] = obj["DisplayName"]
-            if "Line" in fields and entity == "Invoice":
+            if "Line" in fields and entity in SALES_FORMS:
                 obj["Line"] = number_lines(fields["Line"] or [])
                 if "TotalAmt" not in fields:
                     obj["TotalAmt"] = lines_total(obj["Line"])
@@ -212,27 +283,29 @@ class SandboxState:
         return self.update(realm_id, entity, id_, {"Active": True})
 
     def delete(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
-        """Hard delete (Invoice). Customers raise like QBO: make them inactive instead."""
+        """Hard delete (transactions). Name lists raise like QBO: make them inactive."""
         entity = entity_name(entity)
-        if entity == "Customer":
+        if CATALOG[entity].name_list:
             raise QBOError(
                 "6000",
                 "A business validation error has occurred",
-                "Customers cannot be deleted; set Active to false instead",
+                f"{entity} records cannot be deleted; set Active to false instead",
             )
         with self.lock:
             tab = self.table(realm_id, entity)
             row = self._row(tab, id_)
             if sync_token is not None and str(sync_token) != str(row.sync):
                 raise QBOError("5010", "Stale Object Error", "Stale Object Error", "SyncToken")
-            tab.remove(row.id, self._now())
+            now = self._now()
+            self._unapply(realm_id, entity, row.obj(), now)
+            tab.remove(row.id, now)
         self.webhooks.emit(realm_id, entity, row.id, "deleted")
         return {"domain": "QBO", "status": "Deleted", "Id": str(row.id)}
 
     def void(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
-        """Zero the amounts, Balance 0, PrivateNote "Voided"; the invoice stays queryable."""
+        """Zero the amounts, Balance 0, PrivateNote "Voided"; the record stays queryable."""
         entity = entity_name(entity)
-        if entity != "Invoice":
+        if not CATALOG[entity].voidable:
             raise QBOError(
                 "6000", "A business validation error has occurred", f"{entity} cannot be voided"
             )
@@ -242,16 +315,40 @@ class SandboxState:
             if sync_token is not None and str(sync_token) != str(row.sync):
                 raise QBOError("5010", "Stale Object Error", "Stale Object Error", "SyncToken")
             obj = row.obj()
+            now = self._now()
+            self._unapply(realm_id, entity, obj, now)
             for line in obj.get("Line", []):
                 line["Amount"] = 0
                 detail = line.get("SalesItemLineDetail")
                 if detail is not None:
                     detail["Qty"] = 0
                     detail.pop("UnitPrice", None)
-            obj.update(TotalAmt=0, Balance=0, PrivateNote="Voided", TxnTaxDetail={"TotalTax": 0})
-            saved = self._save(tab, obj, row, self._now())
+            obj.update(TotalAmt=0, PrivateNote="Voided")
+            if "Balance" in obj or entity == "Invoice":
+                obj["Balance"] = 0
+            if entity == "Invoice":
+                obj["TxnTaxDetail"] = {"TotalTax": 0}
+            saved = self._save(tab, obj, row, now)
         self.webhooks.emit(realm_id, entity, saved["Id"], "voided")
         return saved
+
+    def _unapply(self, realm_id: str, entity: str, obj: dict, now: int) -> None:
+        """A payment that goes away (delete, void) gives what it paid its Balance back."""
+        target = PAYS.get(entity)
+        if target is None:
+            return
+        tab = self.table(realm_id, target)
+        for line in obj.get("Line", []):
+            for link in line.get("LinkedTxn", []):
+                paid = tab.get(int_id(link.get("TxnId"))) if link.get("TxnType") == target else None
+                if paid is None:
+                    continue
+                doc = paid.obj()
+                doc["Balance"] = round(doc.get("Balance", 0) + float(line.get("Amount", 0)), 2)
+                doc["LinkedTxn"] = [
+                    t for t in doc.get("LinkedTxn", []) if t.get("TxnId") != obj["Id"]
+                ]
+                self._save(tab, doc, paid, now)
 
     def merge_customers(self, realm_id: str, absorbed_id, survivor_id) -> dict:
         """Absorb one customer into another.

@@ -22,7 +22,7 @@ from quickbooks_sync.models import Company, SyncState, Token
 from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
-from quickbooks_sync.registry import ENTITIES, EntitySpec
+from quickbooks_sync.registry import ENTITIES, EntitySpec, selected_entities
 from quickbooks_sync.sync.cdc import run_cdc
 from quickbooks_sync.sync.engine import (
     CursorError,
@@ -115,8 +115,9 @@ def realms_to_sync(realm_ids: Iterable[str] | None = None) -> list[str]:
 
 
 def resolve_entities(names: Iterable[str] | None) -> list[EntitySpec]:
+    """The entities named (``--entity``), else those ``QB_ENTITIES`` selects."""
     if not names:
-        return list(ENTITIES.values())
+        return selected_entities()
     wanted = {n.lower() for n in names}
     unknown = wanted - {n.lower() for n in ENTITIES}
     if unknown:

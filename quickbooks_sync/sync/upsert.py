@@ -118,6 +118,64 @@ def upsert_rows(
         cursor.executemany(sql, params)
 
 
+@lru_cache(maxsize=64)
+def _insert_plan(model: type[models.Model], columns: tuple[str, ...], vendor: str):
+    fields = [model._meta.get_field(name) for name in columns]
+    quote = connection.ops.quote_name
+    placeholders = [
+        "%s::jsonb" if vendor == "postgresql" and isinstance(f, models.JSONField) else "%s"
+        for f in fields
+    ]
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(f.column) for f in fields)}) VALUES ({', '.join(placeholders)})"
+    )
+    return sql, [_adapter(f) for f in fields]
+
+
+def replace_children(
+    model: type[models.Model], parent_ids: Sequence[int], columns: Sequence[str], rows: Sequence
+) -> None:
+    """Delete every child of ``parent_ids`` and insert ``rows`` (tuples in ``columns``
+    order, ``parent`` among them); call inside the parent's transaction."""
+    if not parent_ids:
+        return
+    quote = connection.ops.quote_name
+    parent_column = quote(model._meta.get_field("parent").column)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"DELETE FROM {quote(model._meta.db_table)} WHERE {parent_column} IN "
+            f"({', '.join(['%s'] * len(parent_ids))})",
+            list(parent_ids),
+        )
+    if not rows:
+        return
+    sql, adapters = _insert_plan(model, tuple(columns), connection.vendor)
+    params = [
+        tuple(v if adapt is None else adapt(v) for adapt, v in zip(adapters, row, strict=True))
+        for row in rows
+    ]
+    if connection.vendor == "postgresql":
+        _executemany_prepared(sql, params)
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
+
+
+def parent_keys(model: type[models.Model], realm_id: str, qb_ids: Sequence[str]) -> dict[str, int]:
+    """qb_id -> primary key of the stored rows among ``qb_ids``, in one query."""
+    if not qb_ids:
+        return {}
+    quote = connection.ops.quote_name
+    sql = (
+        f"SELECT qb_id, {quote(model._meta.pk.column)} FROM {quote(model._meta.db_table)} "
+        f"WHERE realm_id = %s AND qb_id IN ({', '.join(['%s'] * len(qb_ids))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [realm_id, *qb_ids])
+        return dict(cursor.fetchall())
+
+
 def stored_versions(
     model: type[models.Model], realm_id: str, qb_ids: Sequence[str]
 ) -> dict[str, tuple[datetime, int, datetime | None]]:

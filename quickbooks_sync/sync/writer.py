@@ -5,6 +5,11 @@ counted, its Id and reason logged, never its payload) and written with one bulk 
 in the same transaction as the cursor that covers it, so a crash leaves either both or
 neither. A row is never replaced by an older version: (LastUpdatedTime, SyncToken) of
 the stored row is compared first, in one query per page.
+
+Children (lines, linked transactions) follow their parent: they are replaced in the same
+transaction, for exactly the parents written. When the stored parent is newer (so the row
+is not written) its children are not touched either; a soft-deleted parent keeps its last
+children. Row tuples are built from the entity's declared ``columns``, by name.
 """
 
 from __future__ import annotations
@@ -19,7 +24,14 @@ from django.utils import timezone
 
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.registry import EntitySpec, MalformedRecord
-from quickbooks_sync.sync.upsert import dump_json, stored_versions, token_number, upsert_rows
+from quickbooks_sync.sync.upsert import (
+    dump_json,
+    parent_keys,
+    replace_children,
+    stored_versions,
+    token_number,
+    upsert_rows,
+)
 from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
 
 logger = logging.getLogger("quickbooks_sync.sync")
@@ -45,6 +57,7 @@ class PreparedRecord:
     updated_at: datetime
     raw_json: str  # the QBO object as JSON text, ready for the raw_data column
     fields: dict
+    children: tuple[list[tuple], ...] = ()  # one row list per ``spec.children`` entry
 
     @property
     def version(self) -> tuple[datetime, int]:
@@ -85,12 +98,13 @@ def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
         raise MalformedRecord("missing SyncToken")
     sync_token = str(sync_token)[:32]
     fields = spec.to_fields(raw)
+    children = tuple(child.rows(raw) for child in spec.children)
     raw_json = dump_json(raw)  # serialised once, here, and stored as is
     if "\\u0000" in raw_json and _has_nul(raw):
         # Valid JSON, but PostgreSQL cannot store NUL in text or jsonb; skip it everywhere
         # rather than fail the whole page (and every later cycle) on one record.
         raise MalformedRecord("contains a NUL character (\\u0000), which cannot be stored")
-    return PreparedRecord(qb_id, sync_token, updated_at, raw_json, fields)
+    return PreparedRecord(qb_id, sync_token, updated_at, raw_json, fields, children)
 
 
 def _has_nul(value: object) -> bool:
@@ -151,8 +165,8 @@ def write_page(
     with transaction.atomic():
         stored = stored_versions(model, realm_id, [r.qb_id for r in records])
         now = timezone.now()
-        columns = [*ROW_COLUMNS, *(records[0].fields if records else ())]
-        rows = []
+        columns = [*ROW_COLUMNS, *spec.columns]
+        rows, written = [], []
         for record in records:
             old = stored.get(record.qb_id)
             if old is not None:
@@ -172,10 +186,13 @@ def write_page(
                     now,
                     now,
                     None,
-                    *record.fields.values(),
+                    *(record.fields[name] for name in spec.columns),
                 )
             )
+            written.append(record)
         upsert_rows(model, columns, rows)
+        if spec.children and written:
+            _replace_children(spec, realm_id, written)
         result.written = len(rows)
         if deletions:
             result.deleted = _soft_delete(model, realm_id, deletions, now)
@@ -191,6 +208,19 @@ def write_page(
             if cursor is not None:
                 state.cursor = changes["cursor"]
     return result
+
+
+def _replace_children(spec: EntitySpec, realm_id: str, written: list[PreparedRecord]) -> None:
+    """Replace the children of the parents just written (their new versions' lines)."""
+    keys = parent_keys(spec.model, realm_id, [r.qb_id for r in written])
+    parent_ids = [keys[r.qb_id] for r in written]
+    for index, child in enumerate(spec.children):
+        rows = [
+            (parent_id, realm_id, *row)
+            for parent_id, record in zip(parent_ids, written, strict=True)
+            for row in record.children[index]
+        ]
+        replace_children(child.model, parent_ids, ("parent", "realm_id", *child.columns), rows)
 
 
 def _soft_delete(model, realm_id: str, deletions: dict[str, datetime], now: datetime) -> int:

@@ -88,8 +88,17 @@ def test_parse_error_fault(api):
     assert bad_entity["code"] == "4000"
 
 
-def test_other_qbo_entities_are_empty_and_companyinfo_is_queryable(api):
-    assert api.query("SELECT * FROM Vendor").json()["QueryResponse"] == {}
+def test_entities_the_sandbox_does_not_serve_are_a_query_error_never_empty(api):
+    for name in ("Estimate", "TaxCode", "Custard"):
+        resp = api.query(f"SELECT * FROM {name}")
+        assert resp.status_code == 400
+        err = resp.json()["Fault"]["Error"][0]
+        assert (err["code"], err["Message"]) == ("4000", "Error parsing query")
+        assert err["Detail"].startswith(f"QueryParserError: Invalid entity name: {name}")
+    assert api.query("SELECT * FROM Vendor").json()["QueryResponse"]["Vendor"]
+
+
+def test_companyinfo_is_queryable(api):
     info = api.rows("SELECT * FROM CompanyInfo", "CompanyInfo")
     assert info[0]["Country"] == "US"
 
