@@ -7,6 +7,7 @@ import subprocess
 
 import pytest
 
+from quickbooks_sync import exitcodes
 from tests import commands
 
 
@@ -81,13 +82,13 @@ def test_missing_secret_key_fails_check_deploy():
     result = manage(
         "check", "--deploy", "--fail-level", "WARNING", DJANGO_SECURE="true", DJANGO_SECRET_KEY=None
     )
-    assert result.returncode == 2
+    assert result.returncode == exitcodes.CONFIGURATION
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
 def test_missing_secret_key_refuses_to_start_without_debug():
     result = manage("check", DJANGO_SECRET_KEY=None)
-    assert result.returncode == 2
+    assert result.returncode == exitcodes.CONFIGURATION
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "DJANGO_SECRET_KEY is not set" in lines[0], result.stderr
     assert "Traceback" not in result.stderr
@@ -118,7 +119,7 @@ def test_debug_without_a_key_generates_one_per_checkout_once(tmp_path):
 
 def test_debug_together_with_secure_is_refused():
     result = manage("check", DJANGO_DEBUG="true", DJANGO_SECURE="true")
-    assert result.returncode == 2
+    assert result.returncode == exitcodes.CONFIGURATION
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "DJANGO_DEBUG" in lines[0] and "DJANGO_SECURE" in lines[0]
 
