@@ -104,3 +104,13 @@ def test_a_view_whose_columns_changed_is_recreated(db):
     report = analytics_views_apply()
     assert report.recreated == ["quickbooks.invoice_line"]
     assert analytics_views_check() == []
+
+
+def test_the_command_with_the_schema_switched_off_drops_ours(settings, db, capsys):
+    from django.core.management import call_command
+
+    settings.QB_ANALYTICS_SCHEMA = ""
+    call_command("analytics_views")
+    out = capsys.readouterr().out
+    assert "switched off" in out and "dropped quickbooks.invoice" in out
+    assert schemas() == set()

@@ -36,18 +36,20 @@ class Command(BaseCommand):
                 f"{PACKAGE} needs PostgreSQL: this database is not, so no analytics views are "
                 "made. Set DATABASE_URL=postgres://... to use them."
             )
-        if not settings.QB_ANALYTICS_SCHEMA:
-            self.stdout.write("QB_ANALYTICS_SCHEMA is empty: analytics views are switched off.")
-            return
         plan = plan_views()
+        off = not settings.QB_ANALYTICS_SCHEMA
+        if off:
+            self.stdout.write("QB_ANALYTICS_SCHEMA is empty: analytics views are switched off.")
         if options["check"]:
-            self._check(using, plan)
+            if not off:
+                self._check(using, plan)
             return
         try:
-            report = analytics_views_apply(using=using)
+            report = analytics_views_apply(using=using)  # switched off: drops ours
         except (AnalyticsError, DatabaseError) as exc:
             raise CommandError(f"analytics views not made: {exc}") from None
-        self._describe(report.targets, plan)
+        if not off:
+            self._describe(report.targets, plan)
         for name in report.recreated:
             self.stdout.write(f"recreated {name} (its columns changed; rerun dbt)")
         for name in report.dropped:
