@@ -104,8 +104,3 @@ def linked(src: str, txn_type: str, array: str = "LinkedTxn") -> str:
         f"= 'array' THEN {items} ELSE '[]'::jsonb END) AS t "
         f"WHERE t ->> 'TxnType' = {literal(txn_type)} LIMIT 1)"
     )
-
-
-def when_type(kind_src: str, kind: str, value: str) -> str:
-    """``value`` when ``kind_src`` (a text expression) equals ``kind``, else NULL."""
-    return f"(CASE WHEN {kind_src} = {literal(kind)} THEN {value} END)"
