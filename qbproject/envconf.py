@@ -7,6 +7,7 @@ the app reads ``os.environ``; it reads ``django.conf.settings``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import environ
@@ -76,6 +77,26 @@ def bool_setting(name: str, default: bool) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise _bad(name, value, "expected true or false")
+
+
+def schema_setting(name: str, default: str) -> str:
+    """A PostgreSQL schema name; set to the empty string to switch the feature off.
+
+    Unset means ``default``; lower-case letters, digits and ``_`` only (no quoting
+    surprises), at most 40 characters so ``<schema>_<realm id>`` still fits in 63.
+    """
+    value = env.str(name, default=None)
+    if value is None:
+        return default
+    value = value.strip()
+    if value and not re.fullmatch(r"[a-z_][a-z0-9_]{0,39}", value):
+        raise _bad(
+            name,
+            value,
+            "expected a schema name of lower-case letters, digits and _ (at most 40), "
+            "or empty to switch it off",
+        )
+    return value
 
 
 def url_setting(name: str, default: str) -> str:

@@ -7,6 +7,7 @@ one line naming the variable (see ``qbproject.envconf``).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -20,6 +21,7 @@ from qbproject.envconf import (
     fernet_keys_setting,
     float_setting,
     int_setting,
+    schema_setting,
     str_setting,
     time_zone_setting,
     url_setting,
@@ -237,6 +239,24 @@ QB_CONNECT_REDIRECT_URI = str_setting("QB_CONNECT_REDIRECT_URI")
 QB_SCOPES = str_setting("QB_SCOPES", "com.intuit.quickbooks.accounting")
 # Verifier token from the app's Webhooks page (signs every notification).
 QB_WEBHOOK_VERIFIER_TOKEN = str_setting("QB_WEBHOOK_VERIFIER_TOKEN")
+
+# --- Analytics views for fivetran/dbt_quickbooks (PostgreSQL only) -------------------------
+# Schema of the views `migrate` keeps in step; empty string: no views.
+QB_ANALYTICS_SCHEMA = schema_setting("QB_ANALYTICS_SCHEMA", "quickbooks")
+# Show only this company in that schema (ids collide across companies).
+QB_ANALYTICS_REALM = str_setting("QB_ANALYTICS_REALM")
+# Instead, one schema per company: <schema>_<realm id>, each showing only that company.
+QB_ANALYTICS_PER_REALM = bool_setting("QB_ANALYTICS_PER_REALM", False)
+if QB_ANALYTICS_PER_REALM and QB_ANALYTICS_REALM:
+    raise ImproperlyConfigured(
+        "QB_ANALYTICS_PER_REALM=true and QB_ANALYTICS_REALM are exclusive: per-realm schemas "
+        "already show one company each; unset one of them."
+    )
+if QB_ANALYTICS_REALM and not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", QB_ANALYTICS_REALM):
+    raise ImproperlyConfigured(
+        f"QB_ANALYTICS_REALM={QB_ANALYTICS_REALM!r} is invalid: expected a QBO company id "
+        "(realm id) such as 9130357766912345."
+    )
 
 # --- Logging ----------------------------------------------------------------------------------
 LOG_LEVEL = choice_setting(

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate, post_save, pre_migrate
 
 
 class QuickbooksSyncConfig(AppConfig):
@@ -14,3 +15,9 @@ class QuickbooksSyncConfig(AppConfig):
         from quickbooks_sync.registry import selected_entities
 
         selected_entities()  # a bad QB_ENTITIES stops every command with one clear line
+
+        from quickbooks_sync.analytics import signals
+
+        pre_migrate.connect(signals.drop_before_migrate, sender=self)
+        post_migrate.connect(signals.create_after_migrate, sender=self)
+        post_save.connect(signals.company_connected, sender=self.get_model("Company"))

@@ -27,6 +27,8 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
         ("LOG_LEVEL", "loud", "LOG_LEVEL"),
         ("QB_TOKEN_ENCRYPTION_KEY", "not-a-key", "not a valid Fernet key"),
         ("QB_ENTITIES", "Customer,Custard", "unknown entity Custard"),
+        ("QB_ANALYTICS_SCHEMA", "Quick Books", "empty to switch it off"),
+        ("QB_ANALYTICS_REALM", "12;drop", "realm id"),
     ],
 )
 def test_invalid_setting_gives_one_line_and_exit_4(name, value, expect):
@@ -37,6 +39,12 @@ def test_invalid_setting_gives_one_line_and_exit_4(name, value, expect):
     assert name in lines[0] and expect in lines[0]
     assert "Traceback" not in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_analytics_realm_and_per_realm_schemas_are_exclusive():
+    result = manage("check", QB_ANALYTICS_PER_REALM="true", QB_ANALYTICS_REALM="123")
+    assert result.returncode == 2
+    assert "QB_ANALYTICS_PER_REALM=true and QB_ANALYTICS_REALM are exclusive" in result.stderr
 
 
 def test_environment_overrides_dotenv(tmp_path):

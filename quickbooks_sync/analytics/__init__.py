@@ -1,0 +1,1 @@
+"""The mirror in the layout fivetran/dbt_quickbooks reads: PostgreSQL views over raw_data."""
