@@ -168,3 +168,28 @@ def test_bootstrap_with_a_used_code_fails_clearly(sandbox):
     call_command("bootstrap_tokens", code=code, realm_id=REALM)
     with pytest.raises(CommandError, match="invalid_grant"):
         call_command("bootstrap_tokens", code=code, realm_id=REALM)
+
+
+@pytest.mark.parametrize("synced_before", [False, True])
+def test_nothing_listening_at_the_api_url_fails_at_once_naming_the_setting(
+    sandbox, settings, capsys, caplog, synced_before
+):
+    """Connection refused is a wrong URL (QBO never refuses): no retries, one message
+    naming QB_API_BASE_URL, printed once for the realm rather than once per entity."""
+    bootstrap(sandbox)
+    if synced_before:
+        call_command("runsync", "--once", "--no-progress")  # the next cycle goes through CDC
+    settings.QB_MAX_RETRIES = 5
+    settings.QB_API_BASE_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
+    capsys.readouterr()
+    caplog.clear()
+    with pytest.raises(CommandError) as failure:
+        call_command("runsync", "--once", "--no-progress")
+    err = capsys.readouterr().err
+    assert "FAILED" not in err, err  # said once, by the closing error
+    message = str(failure.value)
+    assert message.count("QB_API_BASE_URL (now http://127.0.0.1:9)") == 1, message
+    assert "every entity" in message
+    assert not [r for r in caplog.records if "retry" in r.getMessage()]
+    assert len([r for r in caplog.records if "sync failed" in r.getMessage()]) == 1
+    assert SyncState.objects.filter(status="failure").count() == len(ENTITIES)

@@ -22,6 +22,7 @@ import requests
 
 from quickbooks_sync.qbo.errors import (
     AuthenticationError,
+    HostUnreachableError,
     ReauthorizationRequired,
     RetryableError,
     ThrottledError,
@@ -172,6 +173,11 @@ class QBOClient:
             token = self.tokens.access_token()
             try:
                 return self._send_once(url, params, token)
+            except HostUnreachableError as exc:
+                raise HostUnreachableError(
+                    f"{exc}: check QB_API_BASE_URL (now {self.base_url}); for the bundled "
+                    "sandbox, is `manage.py qbo_sandbox` running?"
+                ) from None
             except AuthenticationError as exc:
                 if replayed_after_401:
                     reason = f"QBO refused a freshly refreshed token ({exc})"

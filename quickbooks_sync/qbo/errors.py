@@ -82,3 +82,9 @@ class ReauthorizationRequired(QBOError):
 
 class ConfigurationError(QBOError):
     """Our own settings are wrong (e.g. invalid_client: QB_CLIENT_ID/QB_CLIENT_SECRET)."""
+
+
+class HostUnreachableError(ConfigurationError):
+    """Nothing accepts connections at the configured host (connection refused, or the name
+    does not resolve). QBO's hosts never refuse a connection, so this is a wrong URL
+    setting (or a local sandbox not running): retrying for a minute only hides that."""

@@ -33,6 +33,7 @@ import urllib3
 
 from quickbooks_sync.qbo.errors import (
     AuthenticationError,
+    HostUnreachableError,
     RequestError,
     ResponseTooLargeError,
     ServerError,
@@ -207,12 +208,34 @@ def send_with(
             raise TransportError(
                 f"timed out talking to {_host(url)}: {type(exc).__name__}"
             ) from None
+        if isinstance(exc, requests.ConnectionError) and _refused(exc):
+            raise HostUnreachableError(
+                f"nothing accepts connections at {_host(url)} (connection refused or unknown host)"
+            ) from None
         if isinstance(exc, requests.ConnectionError):
             raise TransportError(
                 f"could not reach {_host(url)}: {type(exc).__name__}; check the URL setting "
                 "and the network"
             ) from None
         raise TransportError(f"request to {_host(url)} failed: {type(exc).__name__}") from None
+
+
+def _refused(exc: BaseException) -> bool:
+    """Whether a requests failure is a refused connection or a name that does not resolve
+    (urllib3 nests the OS error several levels down)."""
+    seen: set[int] = set()
+    todo: list[object] = [exc]
+    while todo:
+        item = todo.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, ConnectionRefusedError | socket.gaierror):
+            return True
+        if type(item).__name__ == "NameResolutionError":
+            return True
+        todo += [item.__cause__, item.__context__, getattr(item, "reason", None), *item.args]
+    return False
 
 
 class LimitedSession(requests.Session):

@@ -32,6 +32,7 @@ from quickbooks_sync.logging import register_secret
 from quickbooks_sync.qbo.errors import (
     AuthenticationError,
     ConfigurationError,
+    HostUnreachableError,
     ReauthorizationRequired,
     RequestError,
     ServerError,
@@ -262,6 +263,10 @@ class OAuthClient:
     def _fetch(self, call, oauth: _IntuitSession) -> TokenSet:
         try:
             body = call()
+        except HostUnreachableError as exc:
+            raise HostUnreachableError(
+                f"{exc}: check QB_OAUTH_TOKEN_URL (now {self.token_url})"
+            ) from None
         except OAuth2Error as exc:
             # A 200 that oauthlib still refuses (no access_token, bad token_type...).
             raise TransportError(

@@ -147,8 +147,8 @@ def _mark_succeeded(state: SyncState, result: EntitySyncResult) -> None:
     )
 
 
-def _failed(state: SyncState, exc: Exception, started: float) -> EntityOutcome:
-    _record_failure(state, str(exc))
+def _failed(state: SyncState, exc: Exception, started: float, *, log: bool = True) -> EntityOutcome:
+    _record_failure(state, str(exc), log=log)
     return EntityOutcome(
         state.realm_id,
         state.object_type,
@@ -249,8 +249,9 @@ def sync_realm(
         try:
             cycle = run_cdc(client, incremental, states, settle_seconds=settings.QB_SETTLE_SECONDS)
         except (QBOError, ImproperlyConfigured) as exc:
-            for spec in incremental:
-                outcomes[spec.name] = _failed(states[spec.name], exc, started)
+            # One CDC request failed for all of them: say it once, record it for each.
+            for index, spec in enumerate(incremental):
+                outcomes[spec.name] = _failed(states[spec.name], exc, started, log=index == 0)
         else:
             for name, result in cycle.done.items():
                 _mark_succeeded(states[name], result)
@@ -277,8 +278,9 @@ def sync_realm(
     return [outcomes[s.name] for s in specs if s.name in outcomes]
 
 
-def _record_failure(state: SyncState, message: str) -> None:
-    logger.error("realm %s: %s sync failed: %s", state.realm_id, state.object_type, message)
+def _record_failure(state: SyncState, message: str, *, log: bool = True) -> None:
+    if log:
+        logger.error("realm %s: %s sync failed: %s", state.realm_id, state.object_type, message)
     SyncState.objects.filter(pk=state.pk).update(
         status=SyncState.Status.FAILURE, error_message=message[:4000]
     )
@@ -304,7 +306,7 @@ def _sync_one_realm(
             )
         for spec in specs:
             if not any(o.entity == spec.name for o in outcomes):
-                _record_failure(_state_for(realm_id, spec), failed_wide.error)
+                _record_failure(_state_for(realm_id, spec), failed_wide.error, log=False)
                 outcomes.append(
                     EntityOutcome(
                         realm_id, spec.name, False, error=failed_wide.error, realm_wide=True

@@ -89,11 +89,12 @@ def test_unreachable_api_with_stored_tokens_fails_clearly(tmp_path):
     ):
         migrate(db)
         bootstrap(db, server, REALM)
-        env = command_env(db, server, QB_API_BASE_URL="http://127.0.0.1:9", QB_MAX_RETRIES=0)
+        env = command_env(db, server, QB_API_BASE_URL="http://127.0.0.1:9", QB_MAX_RETRIES=5)
         result = manage("runsync", "--once", "--no-progress", env=env)
     assert result.returncode != 0
     assert "Traceback" not in result.stderr, result.stderr
-    assert "could not reach http://127.0.0.1:9" in result.stderr
+    assert "nothing accepts connections at http://127.0.0.1:9" in result.stderr
+    assert "check QB_API_BASE_URL" in result.stderr
 
 
 # --- malformed payloads ------------------------------------------------------------------------

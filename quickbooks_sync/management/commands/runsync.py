@@ -64,7 +64,7 @@ class Command(MigratedCommand):
             raise CommandError(
                 "No realm to sync: run `manage.py bootstrap_tokens` first (or set QB_REALM_ID)."
             )
-        self._report_outcomes(result.outcomes)
+        self._report_outcomes(result.outcomes, wide=False)
         for realm_id in result.skipped:
             self.stdout.write(
                 f"realm {realm_id}: being synced by another worker right now "
@@ -74,8 +74,18 @@ class Command(MigratedCommand):
             self.stdout.write("Stopped on request; committed pages are kept, the next run resumes.")
         return result
 
-    def _report_outcomes(self, outcomes: list[EntityOutcome]) -> None:
+    def _report_outcomes(self, outcomes: list[EntityOutcome], *, wide: bool = True) -> None:
+        """One line per entity; a realm-wide failure once per realm (``wide=False``: not
+        at all, the closing error of ``--once`` carries it)."""
+        said: set[tuple[str, str]] = set()
         for outcome in outcomes:
+            if not outcome.ok and outcome.realm_wide:
+                if wide and (outcome.realm_id, outcome.error) not in said:
+                    said.add((outcome.realm_id, outcome.error))
+                    self.stderr.write(
+                        f"realm {outcome.realm_id}: FAILED (every entity): {outcome.error}"
+                    )
+                continue
             if outcome.ok and outcome.result is not None:
                 r = outcome.result
                 self.stdout.write(
@@ -121,7 +131,13 @@ class Command(MigratedCommand):
         if result.interrupted:
             return "Interrupted before the cycle finished."
         lines = [f"{len(result.failures)} of {len(result.outcomes)} syncs failed:"]
-        lines += [f"  realm {o.realm_id} {o.entity}: {o.error}" for o in result.failures]
+        wide = {(o.realm_id, o.error) for o in result.failures if o.realm_wide}
+        lines += [f"  realm {realm}, every entity: {error}" for realm, error in sorted(wide)]
+        lines += [
+            f"  realm {o.realm_id} {o.entity}: {o.error}"
+            for o in result.failures
+            if not o.realm_wide
+        ]
         return "\n".join(lines)
 
     @staticmethod
