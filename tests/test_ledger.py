@@ -205,3 +205,46 @@ def test_a_failed_child_write_rolls_back_the_parent_and_cursor(sandbox, monkeypa
     assert not Invoice.objects.exists()
     state.refresh_from_db()
     assert state.cursor == ""
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=IDS)
+def test_a_crash_between_pages_then_faults_end_whole(sandbox, settings, monkeypatch, spec):
+    """Per entity: the process dies after its first page is committed (the cursor covers
+    only stored rows), then the next run meets a 500, a 429 and a reset connection and
+    still ends equal to QBO, children included."""
+    from quickbooks_sync.sync import engine
+    from quickbooks_sync.timeutil import parse_qbo_datetime
+
+    settings.QB_ENTITIES = (spec.name,)
+    settings.QB_MAX_RESULTS = max(2, len(truth(sandbox, spec.name)) // 3)  # a few pages each
+    settings.QB_FETCH_CONCURRENCY = 1
+    bootstrap(sandbox)
+    real_write = engine.write_page
+    written = []
+
+    def crash_after_first_page(*args, **kwargs):
+        if written:
+            raise RuntimeError("killed")
+        written.append(True)
+        return real_write(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "write_page", crash_after_first_page)
+    with pytest.raises(RuntimeError, match="killed"):
+        sync()
+    monkeypatch.setattr(engine, "write_page", real_write)
+    stored = spec.model.objects.filter(realm_id=REALM)
+    assert 0 < stored.count() < len(truth(sandbox, spec.name)), "the crash came mid-read"
+    cursor = SyncState.objects.get(realm_id=REALM, object_type=spec.name).cursor
+    if cursor:  # never past a row that is not stored
+        newest = max(stored.values_list("qb_updated_at", flat=True))
+        assert parse_qbo_datetime(cursor) <= newest
+
+    for kind in ("500", "429", "reset"):
+        sandbox.state.inject_fault(kind, count=1, path_contains="query")
+    sync()
+    assert_same(spec, sandbox)
+    records = sandbox.state.records(REALM, spec.name)
+    for row in stored.all():
+        for child in spec.children:
+            assert getattr(row, child.related_name).count() == len(child.rows(records[row.qb_id]))
+    call_command("verifysync", "--ids")
