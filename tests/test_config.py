@@ -43,7 +43,7 @@ def test_invalid_setting_gives_one_line_and_exit_4(name, value, expect):
 
 def test_analytics_realm_and_per_realm_schemas_are_exclusive():
     result = manage("check", QB_ANALYTICS_PER_REALM="true", QB_ANALYTICS_REALM="123")
-    assert result.returncode == 2
+    assert result.returncode == exitcodes.CONFIGURATION
     assert "QB_ANALYTICS_PER_REALM=true and QB_ANALYTICS_REALM are exclusive" in result.stderr
 
 
