@@ -76,7 +76,9 @@ class Command(MigratedCommand):
 
     def _report_outcomes(self, outcomes: list[EntityOutcome]) -> None:
         for outcome in outcomes:
-            if outcome.ok and outcome.result is not None:
+            if outcome.ok and outcome.note:
+                self.stdout.write(f"realm {outcome.realm_id} {outcome.entity}: {outcome.note}")
+            elif outcome.ok and outcome.result is not None:
                 r = outcome.result
                 self.stdout.write(
                     f"realm {outcome.realm_id} {outcome.entity} ({r.path}): {r.fetched} read, "
