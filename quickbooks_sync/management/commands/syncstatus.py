@@ -24,6 +24,7 @@ COLUMNS = (
     "last success",
     "age",
     "records",
+    "complete as of",
     "last error",
 )
 
@@ -99,6 +100,9 @@ class Command(MigratedCommand):
                 f"{row.last_success:%Y-%m-%d %H:%M:%S}" if row.last_success else "-",
                 format_age(row.age_seconds),
                 str(row.live_records),
+                f"{row.proven_complete_at:%Y-%m-%d %H:%M} ({row.proven_complete_by})"
+                if row.proven_complete_at
+                else "-",
                 _one_line(row.last_error, 60) or "-",
             )
             for row in rows
