@@ -23,8 +23,8 @@ COLUMNS = (
     "cursor",
     "last success",
     "age",
-    "records",
     "complete as of",
+    "records",
     "last error",
 )
 
@@ -99,10 +99,10 @@ class Command(MigratedCommand):
                 row.cursor or "-",
                 f"{row.last_success:%Y-%m-%d %H:%M:%S}" if row.last_success else "-",
                 format_age(row.age_seconds),
-                str(row.live_records),
                 f"{row.proven_complete_at:%Y-%m-%d %H:%M} ({row.proven_complete_by})"
                 if row.proven_complete_at
                 else "-",
+                str(row.live_records),
                 _one_line(row.last_error, 60) or "-",
             )
             for row in rows
