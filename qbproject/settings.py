@@ -217,6 +217,9 @@ QB_TOKEN_REFRESH_MARGIN_SECONDS = int_setting(
 )
 # The cursor never moves past QBO's own clock minus this lag (late-visible writes).
 QB_SETTLE_SECONDS = int_setting("QB_SETTLE_SECONDS", 60, minimum=0, maximum=3600)
+# Entities QBO's CDC refuses (TaxCode, TaxRate, TaxAgency, TimeActivity) are proven
+# complete by a full reconcile at most this many hours apart (registry ``cdc=False``).
+QB_RECONCILE_NO_CDC_HOURS = int_setting("QB_RECONCILE_NO_CDC_HOURS", 24, minimum=1, maximum=24 * 31)
 
 SYNC_INTERVAL_MINUTES = float_setting("SYNC_INTERVAL_MINUTES", 5, minimum=0.01, maximum=1440)
 # Workers claim a realm for this long and renew the claim while they work; a worker that

@@ -52,7 +52,9 @@ class ReadOnlyInline(admin.TabularInline):
 def child_inlines(spec: EntitySpec) -> list[type[admin.TabularInline]]:
     inlines = []
     for child in spec.children:
-        fields = LINE_FIELDS if child.related_name == "lines" else LINK_FIELDS
+        fields = {"lines": LINE_FIELDS, "linked_txns": LINK_FIELDS}.get(
+            child.related_name, child.columns
+        )
         inlines.append(
             type(
                 f"{child.model.__name__}Inline",

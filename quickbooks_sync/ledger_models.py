@@ -197,6 +197,9 @@ class SalesReceipt(TransactionRecord):
     department_qb_id = qb_ref("location/department (QBO Id)", index=False)
     balance = models.DecimalField(**MONEY)
     voided = models.BooleanField(default=False)
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="CustomField[] as {Name: value}, for filtering."
+    )
 
     Meta = _meta("salesreceipt", ordering=("-txn_date",))
 
@@ -206,6 +209,9 @@ class CreditMemo(TransactionRecord):
     department_qb_id = qb_ref("location/department (QBO Id)", index=False)
     balance = models.DecimalField(**MONEY)
     remaining_credit = models.DecimalField(**MONEY)
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="CustomField[] as {Name: value}, for filtering."
+    )
 
     Meta = _meta("creditmemo", ordering=("-txn_date",))
 
@@ -216,6 +222,9 @@ class RefundReceipt(TransactionRecord):
     payment_method_qb_id = qb_ref("payment method (QBO Id)", index=False)
     department_qb_id = qb_ref("location/department (QBO Id)", index=False)
     balance = models.DecimalField(**MONEY)
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="CustomField[] as {Name: value}, for filtering."
+    )
 
     Meta = _meta("refundreceipt", ordering=("-txn_date",))
 

@@ -177,6 +177,43 @@ def is_voided(raw: dict, total: Decimal | None) -> bool:
 VOIDED = Column("voided", lambda raw: is_voided(raw, _money(raw, "TotalAmt")))
 
 
+def maybe_flag(name: str, key: str) -> Column:
+    """A boolean QBO may leave out, stored as null then (not guessed)."""
+    return Column(name, lambda raw: None if raw.get(key) is None else _bool(raw, key, False))
+
+
+def whole(name: str, key: str) -> Column:
+    """An integer (days, hours)."""
+
+    def read(raw: dict) -> int | None:
+        value = _number(raw, key, "1")
+        return None if value is None else int(value)
+
+    return Column(name, read)
+
+
+def nested_text(name: str, outer: str, key: str, limit: int = 255) -> Column:
+    return Column(name, lambda raw: _text(_object(raw, outer), key, limit))
+
+
+def nested_flag(name: str, outer: str, key: str) -> Column:
+    return Column(name, lambda raw: _bool(_object(raw, outer), key, False))
+
+
+def nested_day(name: str, outer: str, key: str) -> Column:
+    return Column(name, lambda raw: _date(_object(raw, outer), key))
+
+
+def rate_refs(name: str, outer: str) -> Column:
+    """The ``TaxRateRef`` Ids of ``<outer>.TaxRateDetail[]`` (a tax code's rates)."""
+
+    def read(raw: dict) -> list[str]:
+        details = _list(_object(raw, outer), "TaxRateDetail")
+        return [_ref_value(d, "TaxRateRef") for d in details if isinstance(d, dict)]
+
+    return Column(name, read)
+
+
 def currency() -> tuple[Column, Column]:
     return ref("currency", "CurrencyRef"), rate("exchange_rate", "ExchangeRate")
 
@@ -220,6 +257,10 @@ def invoice_fields(raw: dict) -> dict:
         "total_amt": total,
         "balance": _money(raw, "Balance"),
         "currency": currency_code(raw),
+        "exchange_rate": _rate(raw, "ExchangeRate"),
+        "home_total_amt": _money(raw, "HomeTotalAmt"),
+        "home_balance": _money(raw, "HomeBalance"),
+        "custom_fields": custom_fields_of(raw),
         "voided": is_voided(raw, total),
     }
 
@@ -334,3 +375,113 @@ def link_rows(raw: dict) -> list[tuple]:
         if isinstance(line, dict) and line.get("LinkedTxn"):
             _links(_list(line, "LinkedTxn"), position, _money(line, "Amount"), out)
     return out
+
+
+# --- tax lines, custom fields, budget details ---------------------------------------------
+
+TAX_LINE_COLUMNS = (
+    "position",
+    "amount",
+    "tax_rate_qb_id",
+    "percent_based",
+    "tax_percent",
+    "net_amount_taxable",
+    "tax_inclusive_amount",
+)
+
+
+def tax_line_rows(raw: dict) -> list[tuple]:
+    """One tuple per ``TxnTaxDetail.TaxLine[]`` item, in ``TAX_LINE_COLUMNS`` order."""
+    rows = []
+    for position, line in enumerate(_list(_object(raw, "TxnTaxDetail"), "TaxLine")):
+        if not isinstance(line, dict):
+            raise MalformedRecord("TaxLine item is not an object")
+        detail = _object(line, "TaxLineDetail")
+        based = detail.get("PercentBased")
+        rows.append(
+            (
+                position,
+                _money(line, "Amount"),
+                _ref_value(detail, "TaxRateRef"),
+                None if based is None else _bool(detail, "PercentBased", False),
+                _rate(detail, "TaxPercent"),
+                _money(detail, "NetAmountTaxable"),
+                _money(detail, "TaxInclusiveAmount"),
+            )
+        )
+    return rows
+
+
+CUSTOM_FIELD_COLUMNS = ("position", "definition_id", "name", "field_type", "value")
+_VALUE_KEYS = ("StringValue", "NumberValue", "DateValue", "BooleanValue")
+
+
+def _custom_value(field: dict) -> str:
+    for key in _VALUE_KEYS:
+        if field.get(key) is not None:
+            return _text(field, key, 4000)
+    return ""
+
+
+def _custom_fields(raw: dict) -> list[dict]:
+    items = _list(raw, "CustomField")
+    if not all(isinstance(f, dict) for f in items):
+        raise MalformedRecord("CustomField item is not an object")
+    return items
+
+
+def custom_field_rows(raw: dict) -> list[tuple]:
+    """One tuple per legacy ``CustomField[]`` entry, with or without a value."""
+    return [
+        (
+            position,
+            _text(field, "DefinitionId", 64),
+            _text(field, "Name", 255),
+            _text(field, "Type", 32),
+            _custom_value(field),
+        )
+        for position, field in enumerate(_custom_fields(raw))
+    ]
+
+
+def custom_fields_of(raw: dict) -> dict[str, str]:
+    """``{Name: value}`` of the fields that hold a value (the JSON column reports filter
+    on); an unnamed field is keyed by its DefinitionId."""
+    out = {}
+    for field in _custom_fields(raw):
+        value = _custom_value(field)
+        if value:
+            out[_text(field, "Name", 255) or _text(field, "DefinitionId", 64)] = value
+    return out
+
+
+CUSTOM_FIELDS = Column("custom_fields", custom_fields_of)
+
+BUDGET_DETAIL_COLUMNS = (
+    "position",
+    "budget_date",
+    "amount",
+    "account_qb_id",
+    "customer_qb_id",
+    "class_qb_id",
+    "department_qb_id",
+)
+
+
+def budget_detail_rows(raw: dict) -> list[tuple]:
+    rows = []
+    for position, detail in enumerate(_list(raw, "BudgetDetail")):
+        if not isinstance(detail, dict):
+            raise MalformedRecord("BudgetDetail item is not an object")
+        rows.append(
+            (
+                position,
+                _date(detail, "BudgetDate"),
+                _money(detail, "Amount"),
+                _ref_value(detail, "AccountRef"),
+                _ref_value(detail, "CustomerRef"),
+                _ref_value(detail, "ClassRef"),
+                _ref_value(detail, "DepartmentRef"),
+            )
+        )
+    return rows

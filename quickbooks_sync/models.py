@@ -214,6 +214,22 @@ class Invoice(SyncedRecord):
     currency = models.CharField(
         max_length=3, blank=True, help_text="CurrencyRef: ISO code the amounts are in."
     )
+    exchange_rate = models.DecimalField(
+        max_digits=24,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Home-currency units per unit of the invoice's currency (multi-currency).",
+    )
+    home_total_amt = models.DecimalField(
+        "total (home currency)", max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    home_balance = models.DecimalField(
+        "balance (home currency)", max_digits=18, decimal_places=2, null=True, blank=True
+    )
+    custom_fields = models.JSONField(
+        default=dict, blank=True, help_text="CustomField[] as {Name: value}, for filtering."
+    )
     voided = models.BooleanField(
         default=False, help_text="Voided in QBO: the invoice still exists with amounts zeroed."
     )
@@ -276,4 +292,6 @@ class SyncState(models.Model):
 
 
 # The rest of the ledger lives in its own module; imported here so Django registers it.
+from quickbooks_sync.detail_models import *  # noqa: E402, F403
 from quickbooks_sync.ledger_models import *  # noqa: E402, F403
+from quickbooks_sync.list_models import *  # noqa: E402, F403

@@ -114,10 +114,14 @@ class SyncStatusRow:
     last_error: str
     needs_reauth: bool
     health: str  # HEALTHY / FAILING / STALE
+    # When (QBO's clock) and how (cdc, reconcile) the entity was last proven complete:
+    # for entities CDC does not serve, their last scheduled reconcile.
+    proven_complete_at: datetime | None = None
+    proven_complete_by: str = ""
 
     def as_json(self) -> dict:
         data = asdict(self)
-        for key in ("last_attempt", "last_success"):
+        for key in ("last_attempt", "last_success", "proven_complete_at"):
             data[key] = data[key].isoformat() if data[key] else None
         return data
 
@@ -242,6 +246,8 @@ def sync_status_rows(
                     last_error=state.error_message if state else "",
                     needs_reauth=realm_id in reauth,
                     health=health,
+                    proven_complete_at=state.deletes_verified_at if state else None,
+                    proven_complete_by=state.deletes_verified_by if state else "",
                 )
             )
     return rows

@@ -108,3 +108,44 @@ def test_qb_entities_with_an_unknown_name_says_which_and_what_is_known(settings)
     message = str(exc.value)
     assert "QB_ENTITIES" in message and "unknown entity Invoices" in message
     assert "JournalEntry" in message  # lists what is allowed
+
+
+def test_sandbox_surface_is_consistent(world):
+    """Tax codes used by transactions exist and their tax lines are their rates; classes
+    and departments on lines exist; converted estimates and received purchase orders link
+    both ways; every foreign currency has a rate."""
+    codes, rates = world["TaxCode"], world["TaxRate"]
+    for est in world["Estimate"].values():
+        tax = est.get("TxnTaxDetail", {})
+        if tax.get("TaxLine"):
+            code = codes[tax["TxnTaxCodeRef"]["value"]]
+            allowed = {d["TaxRateRef"]["value"] for d in code["SalesTaxRateList"]["TaxRateDetail"]}
+            for line in tax["TaxLine"]:
+                detail = line["TaxLineDetail"]
+                assert detail["TaxRateRef"]["value"] in allowed & set(rates)
+                assert line["Amount"] == pytest.approx(
+                    detail["NetAmountTaxable"] * detail["TaxPercent"] / 100, abs=0.01
+                )
+        if est.get("DepartmentRef"):
+            assert est["DepartmentRef"]["value"] in world["Department"]
+        for line in est["Line"]:
+            ref = line.get("SalesItemLineDetail", {}).get("ClassRef")
+            assert ref is None or ref["value"] in world["Class"]
+        for link in est.get("LinkedTxn", []):
+            invoice = world["Invoice"][link["TxnId"]]
+            assert {"TxnId": est["Id"], "TxnType": "Estimate"} in invoice["LinkedTxn"]
+            assert invoice["TotalAmt"] == est["TotalAmt"]
+    assert any(e.get("LinkedTxn") for e in world["Estimate"].values())
+    for po in world["PurchaseOrder"].values():
+        for link in po.get("LinkedTxn", []):
+            bill = world["Bill"][link["TxnId"]]
+            assert {"TxnId": po["Id"], "TxnType": "PurchaseOrder"} in bill["LinkedTxn"]
+    assert any(p.get("LinkedTxn") for p in world["PurchaseOrder"].values())
+    foreign = {
+        r["CurrencyRef"]["value"]
+        for r in (*world["Customer"].values(), *world["Vendor"].values())
+        if r["CurrencyRef"]["value"] != "USD"
+    }
+    assert foreign and foreign <= {r["SourceCurrencyCode"] for r in world["ExchangeRate"].values()}
+    for rate in world["TaxRate"].values():
+        assert rate["AgencyRef"]["value"] in world["TaxAgency"]

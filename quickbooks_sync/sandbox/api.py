@@ -19,8 +19,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from datetime import date
 
-from .catalog import ENTITIES
+from .catalog import CDC_UNSUPPORTED, ENTITIES
 from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
 from .entities import HTTP_READ_ONLY, QBOError
 from .evaluate import execute
@@ -29,7 +30,6 @@ from .query import OTHER_ENTITIES, Query, QueryError, parse
 from .store import SandboxState
 
 CDC_MAX = 1000
-CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -46,7 +46,7 @@ def json_reply(status: int, obj) -> Reply:
 
 
 def _canonical(name: str) -> str | None:
-    for e in (*ENTITIES, "CompanyInfo"):
+    for e in ENTITIES:
         if e.lower() == name.lower():
             return e
     return None
@@ -116,17 +116,27 @@ class V3Api:
         if entity is None:
             raise _unknown_entity(q.entity)
         q.entity = entity
-        if entity == "CompanyInfo":
-            info = self.state.realm(realm_id).company_info
-            items, total = [json.dumps(info, separators=(",", ":"))], 1
-            items = items[q.start - 1 : q.start - 1 + q.max] if not q.count else []
-        else:
-            with self.state.lock:
-                rows, total = execute(q, self.state.table(realm_id, entity), self.state.ordering)
-                items = [r.json for r in rows]
+        if entity == "ExchangeRate":
+            self._rates_for(realm_id, q)
+        with self.state.lock:
+            rows, total = execute(q, self.state.table(realm_id, entity), self.state.ordering)
+            items = [r.json for r in rows]
         if q.count:
             return f'{{"totalCount":{total}}}'
         return _page_json(entity, items, q)
+
+    def _rates_for(self, realm_id: str, q: Query) -> None:
+        """QBO has a rate for every day: asked for ``AsOfDate = 'd'``, make d's exist."""
+        for cond in q.conds:
+            if cond.path == "asofdate" and cond.op == "=" and cond.values:
+                try:
+                    day = date.fromisoformat(cond.values[0].raw[:10])
+                except ValueError:
+                    raise QueryError(
+                        f"QueryValidationError: AsOfDate {cond.values[0].raw!r} is not a date",
+                        code="4001",
+                    ) from None
+                self.state.exchange_rates(realm_id, day)
 
     def query(self, realm_id: str, text: str) -> Reply:
         inner = self.run_query(realm_id, text)
@@ -147,7 +157,7 @@ class V3Api:
         entities = []
         for n in names:
             e = _canonical(n)
-            if e is None or e in CDC_UNSUPPORTED or e == "CompanyInfo":
+            if e is None or e in CDC_UNSUPPORTED or e in ("CompanyInfo", "ExchangeRate"):
                 return self.fault(
                     "2010",
                     "Request has invalid or unsupported property",

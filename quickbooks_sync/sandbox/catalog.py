@@ -35,6 +35,12 @@ class SandboxEntity:
     name_field: str = ""  # name lists: the required display name
     opens_balance: bool = False  # a new one starts with Balance = TotalAmt (unpaid)
     seeded_by: str = ""  # the generator that fills it (data.SeedPlan or ledger.LedgerPlan)
+    deletable: bool = True  # transactions; TaxAgency and company facts are not
+    keyless: bool = False  # QBO gives it no Id (ExchangeRate): stored rows omit it
+
+    @property
+    def can_delete(self) -> bool:
+        return self.deletable and not self.name_list
 
 
 def _fields(extra: str, base: str = _TXN) -> frozenset[str]:
@@ -160,8 +166,114 @@ CATALOG: dict[str, SandboxEntity] = {
             ),
             seeded_by="LedgerPlan.journal_entries_and_transfers",
         ),
+        *(
+            SandboxEntity(
+                name,
+                _fields(extra, _COMMON),
+                name_list=True,
+                name_field="DisplayName" if name == "Employee" else "Name",
+                seeded_by="SurfacePlan.name_lists",
+            )
+            for name, extra in (
+                ("Class", "name subclass parentref fullyqualifiedname active"),
+                ("Department", "name subdepartment parentref fullyqualifiedname active"),
+                ("Term", "name active type duedays discountdays discountpercent dayofmonthdue"),
+                ("PaymentMethod", "name active type"),
+                (
+                    "Employee",
+                    "displayname givenname familyname primaryemailaddr employeenumber"
+                    " hireddate releaseddate billabletime billrate active",
+                ),
+                ("CustomerType", "name active"),
+                (
+                    "TaxCode",
+                    "name description active taxable taxgroup salestaxratelist"
+                    " purchasetaxratelist hidden",
+                ),
+                (
+                    "TaxRate",
+                    "name description active ratevalue agencyref specialtaxtype displaytype"
+                    " effectivetaxrate",
+                ),
+                (
+                    "Budget",
+                    "name startdate enddate budgettype budgetentrytype active budgetdetail",
+                ),
+            )
+        ),
+        SandboxEntity(
+            "TaxAgency",
+            _fields(
+                "displayname taxregistrationnumber taxtrackedonsales taxtrackedonpurchases",
+                _COMMON,
+            ),
+            name_field="DisplayName",
+            deletable=False,
+            seeded_by="SurfacePlan.name_lists",
+        ),
+        SandboxEntity(
+            "Estimate",
+            _fields(
+                "customerref txnstatus expirationdate acceptedby accepteddate salestermref"
+                " classref customfield txntaxdetail customermemo billemail duedate"
+            ),
+            seeded_by="SurfacePlan.estimates",
+        ),
+        SandboxEntity(
+            "PurchaseOrder",
+            _fields("vendorref apaccountref postatus duedate classref customfield txntaxdetail"),
+            seeded_by="SurfacePlan.purchase_orders",
+        ),
+        SandboxEntity(
+            "CreditCardPayment",
+            _fields(
+                "txndate amount currencyref exchangerate hometotalamt privatenote"
+                " creditcardaccountref bankaccountref vendorref memo",
+                _COMMON,
+            ),
+            seeded_by="SurfacePlan.card_payments_and_time",
+        ),
+        SandboxEntity(
+            "TimeActivity",
+            _fields(
+                "txndate nameof employeeref vendorref customerref itemref classref"
+                " departmentref billablestatus taxable hourlyrate hours minutes description",
+                _COMMON,
+            ),
+            seeded_by="SurfacePlan.card_payments_and_time",
+        ),
+        SandboxEntity(
+            "CompanyInfo",
+            _fields(
+                "companyname legalname companyaddr customercommunicationaddr legaladdr country"
+                " email companystartdate fiscalyearstartmonth supportedlanguages namevalue",
+                _COMMON,
+            ),
+            deletable=False,
+            seeded_by="SurfacePlan.company",
+        ),
+        SandboxEntity(
+            "Preferences",
+            _fields(
+                "accountinginfoprefs currencyprefs reportprefs taxprefs salesformsprefs"
+                " vendorandpurchasesprefs otherprefs",
+                _COMMON,
+            ),
+            deletable=False,
+            seeded_by="SurfacePlan.company",
+        ),
+        SandboxEntity(
+            "ExchangeRate",
+            _fields("sourcecurrencycode targetcurrencycode rate asofdate", "synctoken metadata"),
+            deletable=False,
+            keyless=True,
+            seeded_by="SurfacePlan.company",
+        ),
     )
 }
+
+# Served without CDC (API-NOTES §3): the API refuses them in /cdc with QBO's error.
+CDC_UNSUPPORTED = ("JournalCode", "TaxAgency", "TimeActivity", "TaxCode", "TaxRate")
 
 ENTITIES = tuple(CATALOG)
 NAME_LISTS = frozenset(e.name for e in CATALOG.values() if e.name_list)
@@ -190,7 +302,7 @@ def new_record(entity: str, fields: dict, now: int, taken_names) -> dict:
     ``taken_names`` yields the name field of existing rows (names are unique per entity).
     """
     decl = CATALOG[entity]
-    if decl.name_list:
+    if decl.name_list or decl.name_field:
         name = fields.get(decl.name_field)
         if not name:
             raise QBOError(
@@ -206,13 +318,14 @@ def new_record(entity: str, fields: dict, now: int, taken_names) -> dict:
                 f"The name supplied already exists. : Another {entity.lower()} is already "
                 f"using this name.",
             )
-        obj = {"Active": True, "FullyQualifiedName": name, **fields}
+        obj = {"Active": True, "FullyQualifiedName": name} if decl.name_list else {}
+        obj.update(fields)
         if entity == "Vendor":
             obj.setdefault("Balance", 0)
         return drop_nulls(obj)
     txn = company_date(now)
     obj = {"TxnDate": txn.isoformat(), "CurrencyRef": currency_ref("USD"), **fields}
-    if entity == "Transfer":
+    if entity in ("Transfer", "CreditCardPayment", "TimeActivity"):
         return drop_nulls(obj)
     if "Line" in fields:
         lines = fields["Line"] or []

@@ -55,6 +55,16 @@ class SandboxConfig:
     refund_receipts: int = 3
     journal_entries: int = 8
     transfers: int = 4
+    # The rest of the surface (sandbox/surface.py); terms, payment methods, customer
+    # types and the tax agency, rates and codes are a fixed set.
+    classes: int = 4
+    departments: int = 3
+    employees: int = 4
+    budgets: int = 2
+    estimates: int = 9
+    purchase_orders: int = 6
+    credit_card_payments: int = 4
+    time_activities: int = 8
 
     def __post_init__(self) -> None:
         if self.tie_order not in TIE_ORDERS:
@@ -78,4 +88,12 @@ LEDGER_COUNTS = (
     "refund_receipts",
     "journal_entries",
     "transfers",
+    "classes",
+    "departments",
+    "employees",
+    "budgets",
+    "estimates",
+    "purchase_orders",
+    "credit_card_payments",
+    "time_activities",
 )

@@ -319,7 +319,10 @@ class SeedPlan:
             if email:
                 inv["BillEmail"] = {"Address": email}
             if cur != "USD":
-                inv["ExchangeRate"] = next(c[2] for c in CURRENCIES if c[0] == cur)
+                rate = next(c[2] for c in CURRENCIES if c[0] == cur)
+                inv["ExchangeRate"] = rate
+                inv["HomeTotalAmt"] = round(total * rate, 2)
+                inv["HomeBalance"] = round(balance * rate, 2)
             if rng.random() < 0.2:
                 inv["CustomerMemo"] = {"value": "Thank you for your business!"}
             if self.profiles:

@@ -69,6 +69,16 @@ def _txn_base(txn, cur: str, total: float) -> dict:
     return obj
 
 
+def vendor_currency(rng) -> str:
+    """Vendors, like customers, are mostly USD, some in EUR, GBP or CAD."""
+    r, cum = rng.random(), 0.0
+    for code, _, _, weight in CURRENCIES:
+        cum += weight
+        if r < cum:
+            return code
+    return "USD"
+
+
 class LedgerPlan:
     """Generates the ledger of one seed batch. ``ids`` maps entity -> first free Id;
     ``customers`` are ``(id, name, currency)`` of active customers, ``vendors`` likewise
@@ -79,7 +89,15 @@ class LedgerPlan:
         self.customers: list[tuple[str, str, str]] = []
         self.payees: list[tuple[str, str]] = []
         self.vendor_balance: dict[str, float] = {}
+        self.vendor_currency: dict[str, str] = {}
         self.today = company_date(anchor)
+
+    def currency_of(self, vendor_id: str) -> str:
+        return self.vendor_currency.get(vendor_id, "USD")
+
+    @staticmethod
+    def _txn_base_for(txn, cur: str, total: float) -> dict:
+        return _txn_base(txn, cur, total)
 
     def _times(self, n: int):
         cts, luts, syncs = plan_times(self.rng, self.anchor, n)
@@ -156,8 +174,12 @@ class LedgerPlan:
             id_ = self.ids["Vendor"] + i
             company = f"{self.rng.choice(NOUN)} {self.rng.choice(SUFFIX)} {id_}"
             given, family = self.rng.choice(FIRST), self.rng.choice(LAST)
-            out.append({"Id": id_, "company": company, "given": given, "family": family})
+            cur = vendor_currency(self.rng)
+            out.append(
+                {"Id": id_, "company": company, "given": given, "family": family, "cur": cur}
+            )
             self.payees.append((str(id_), company))
+            self.vendor_currency[str(id_)] = cur
         return out
 
     def vendors(self, profiles: list[dict]):
@@ -172,7 +194,7 @@ class LedgerPlan:
                 "Active": bal > 0 or self.rng.random() >= 0.1,
                 "Vendor1099": self.rng.random() < 0.2,
                 "Balance": bal,
-                "CurrencyRef": currency_ref("USD"),
+                "CurrencyRef": currency_ref(p["cur"]),
                 "PrimaryEmailAddr": {"Address": f"ap{p['Id']}@vendor.example"},
             }
             yield _stamped(obj, p["Id"], sync, ct, lut), ct, lut
@@ -358,7 +380,7 @@ class LedgerPlan:
                     "Line": [
                         {"Amount": paid, "LinkedTxn": [{"TxnId": str(bid), "TxnType": "Bill"}]}
                     ],
-                    **_txn_base(company_date(pct), "USD", paid),
+                    **_txn_base(company_date(pct), self.currency_of(vid), paid),
                 }
                 lut = max(lut, pct)
                 yield "BillPayment", _stamped(pay, pid, 0, pct, plut), pct, plut
@@ -372,7 +394,7 @@ class LedgerPlan:
                 "Balance": balance,
                 "Line": lines,
                 "LinkedTxn": links,
-                **_txn_base(txn, "USD", total),
+                **_txn_base(txn, self.currency_of(vid), total),
             }
             yield "Bill", _stamped(bill, bid, sync, ct, lut), ct, lut
         for ct, lut, sync in self._times(self.counts.get("vendor_credits", 0)):
@@ -383,7 +405,7 @@ class LedgerPlan:
                 "APAccountRef": acct(AP),
                 "Balance": total,
                 "Line": lines,
-                **_txn_base(company_date(ct), "USD", total),
+                **_txn_base(company_date(ct), self.currency_of(vid), total),
             }
             yield "VendorCredit", _stamped(obj, self._next("VendorCredit"), sync, ct, lut), ct, lut
         for ct, lut, sync in self._times(self.counts.get("purchases", 0)):

@@ -22,7 +22,7 @@ from itertools import chain
 
 from . import data
 from .catalog import CATALOG, ENTITIES, entity_name, new_record
-from .clock import SandboxClock
+from .clock import SandboxClock, company_date
 from .config import ID_ORDERS, LEDGER_COUNTS, TIE_ORDERS, SandboxConfig
 from .entities import (
     READ_ONLY,
@@ -40,6 +40,7 @@ from .evaluate import Ordering
 from .faults import FaultInjector, FaultRule, Throttle
 from .ledger import LedgerPlan
 from .oauth import TokenStore
+from .surface import FOREIGN, SurfacePlan, company_facts, exchange_rate
 from .table import EntityTable, stamp
 from .webhooks import WebhookEmitter
 
@@ -52,9 +53,16 @@ SALES_FORMS = frozenset({"Invoice", "SalesReceipt", "CreditMemo", "RefundReceipt
 class Realm:
     def __init__(self, realm_id: str, index: int, epoch: int) -> None:
         self.id = realm_id
-        self.tables = {e: EntityTable(e) for e in ENTITIES}
+        self.tables = {e: EntityTable(e, CATALOG[e].keyless) for e in ENTITIES}
         self.next_doc = 1001
-        self.company_info = data.company_info(index, epoch)
+        start = epoch - data.SPAN
+        name = f"Sandbox Company_US_{index + 1}"
+        for entity, obj in company_facts(name, epoch, start):
+            self.tables[entity].insert(obj, start, epoch - 30 * data.DAY)
+
+    @property
+    def company_info(self) -> dict:
+        return self.tables["CompanyInfo"].get(1).obj()
 
 
 class SandboxState:
@@ -144,10 +152,12 @@ class SandboxState:
             realm.next_doc += n_inv
             n_cust = ctab.bulk_insert(plan.customers())
             made = {"customers": n_cust, "invoices": n_inv}
-            made.update(self._seed_ledger(realm, plan, anchor, seed, ledger))
+            made.update(self._seed_ledger(realm, plan, anchor, seed, ledger, n_inv))
             return made
 
-    def _seed_ledger(self, realm: Realm, plan, anchor: int, seed, counts: dict) -> dict:
+    def _seed_ledger(
+        self, realm: Realm, plan, anchor: int, seed, counts: dict, n_inv: int = 0
+    ) -> dict:
         tabs = realm.tables
         rng = data.FastRandom(
             f"{seed}:{realm.id}:ledger:" + ":".join(str(tabs[e].next_id) for e in ENTITIES)
@@ -173,18 +183,70 @@ class SandboxState:
             for r in tabs["Vendor"].rows.values()
             if r.active
         ]
+        lp.vendor_currency.update(
+            {
+                str(r.id): r.obj().get("CurrencyRef", {}).get("value", "USD")
+                for r in tabs["Vendor"].rows.values()
+                if r.active
+            }
+        )
+        if not lp.customers and counts.get("estimates"):
+            lp.customers = [
+                (str(r.id), o.get("DisplayName", ""), o.get("CurrencyRef", {}).get("value", "USD"))
+                for r in tabs["Customer"].rows.values()
+                if r.active and (o := r.obj())
+            ]
+        sp = SurfacePlan(lp, first)
         by_entity: dict[str, list] = defaultdict(list)
         for entity, obj, ct, lut in chain(
+            sp.name_lists(),
             lp.payments_and_deposits(plan.paid),
             lp.customer_sales(),
             lp.bills_and_payments(),
             lp.journal_entries_and_transfers(),
+            sp.card_payments_and_time(),
         ):
             by_entity[entity].append((obj, ct, lut))
         made["vendors"] = tabs["Vendor"].bulk_insert(lp.vendors(profiles))
+        recent = tabs["Invoice"].ids[
+            len(tabs["Invoice"].ids) - min(n_inv, 4 * counts.get("estimates", 0)) :
+        ]
+        invoices = [tabs["Invoice"].rows[i].obj() for i in recent]
+        bills = [obj for obj, _, _ in by_entity.get("Bill", [])]
+        linked: list[tuple[str, dict]] = []
+        for entity, obj, ct, lut in chain(sp.estimates(invoices), sp.purchase_orders(bills)):
+            if ct is None:
+                linked.append((entity, obj))  # an existing document that now links back
+            else:
+                by_entity[entity].append((obj, ct, lut))
         for entity, rows in by_entity.items():
             made[entity] = tabs[entity].bulk_insert(rows)
+        for entity, obj in linked:
+            tabs[entity].rewrite(obj)
+        if first:
+            day = company_date(anchor)
+            self._add_rates(realm, day, anchor)
         return made
+
+    def _add_rates(self, realm: Realm, day, at: int) -> list:
+        """The day's rate of every foreign currency (QBO keeps one for every day)."""
+        tab = realm.tables["ExchangeRate"]
+        have = {
+            (o["SourceCurrencyCode"], o["AsOfDate"]) for o in (r.obj() for r in tab.rows.values())
+        }
+        new = [
+            exchange_rate(code, rate, day, tab.next_id + i, at)
+            for i, (code, _, rate, _) in enumerate(
+                c for c in FOREIGN if (c[0], day.isoformat()) not in have
+            )
+        ]
+        tab.bulk_insert(new)
+        return new
+
+    def exchange_rates(self, realm_id: str, day) -> None:
+        """Make sure the rates of ``day`` exist (QBO answers any date it is asked)."""
+        with self.lock:
+            self._add_rates(self.realm(realm_id), day, self._now())
 
     # -- entity operations --------------------------------------------------------------
     def _now(self) -> int:
@@ -285,11 +347,12 @@ class SandboxState:
     def delete(self, realm_id: str, entity: str, id_, sync_token=None) -> dict:
         """Hard delete (transactions). Name lists raise like QBO: make them inactive."""
         entity = entity_name(entity)
-        if CATALOG[entity].name_list:
+        if not CATALOG[entity].can_delete:
+            fix = "; set Active to false instead" if CATALOG[entity].name_list else ""
             raise QBOError(
                 "6000",
                 "A business validation error has occurred",
-                f"{entity} records cannot be deleted; set Active to false instead",
+                f"{entity} records cannot be deleted{fix}",
             )
         with self.lock:
             tab = self.table(realm_id, entity)
@@ -348,6 +411,8 @@ class SandboxState:
                 doc["LinkedTxn"] = [
                     t for t in doc.get("LinkedTxn", []) if t.get("TxnId") != obj["Id"]
                 ]
+                if "HomeBalance" in doc:
+                    doc["HomeBalance"] = round(doc["Balance"] * doc.get("ExchangeRate", 1), 2)
                 self._save(tab, doc, paid, now)
 
     def merge_customers(self, realm_id: str, absorbed_id, survivor_id) -> dict:
@@ -398,8 +463,15 @@ class SandboxState:
         return len(rows)
 
     def records(self, realm_id: str, entity: str) -> dict[str, dict]:
+        """Id -> object; a keyless entity (ExchangeRate) is keyed ``<currency>:<date>``."""
         with self.lock:
-            return {str(r.id): r.obj() for r in self.table(realm_id, entity).rows.values()}
+            tab = self.table(realm_id, entity)
+            if tab.keyless:
+                return {
+                    f"{o['SourceCurrencyCode']}:{o['AsOfDate']}": o
+                    for o in (r.obj() for r in tab.rows.values())
+                }
+            return {str(r.id): r.obj() for r in tab.rows.values()}
 
     def deleted_ids(self, realm_id: str, entity: str) -> set[str]:
         with self.lock:

@@ -51,22 +51,25 @@ def stamp(obj: dict, id_: int, sync: int, ct: int, lut: int) -> dict:
     return obj
 
 
-def make_row(obj: dict, ct: int, lut: int) -> Row:
+def make_row(obj: dict, ct: int, lut: int, keyless: bool = False) -> Row:
+    """A keyless entity (QBO's ExchangeRate has no Id) keeps its row number internally
+    and leaves ``Id`` out of the JSON it serves."""
     return Row(
         int(obj["Id"]),
         int(obj["SyncToken"]),
         ct,
         lut,
         obj.get("Active", True) is not False,
-        _DUMPS(obj),
+        _DUMPS({k: v for k, v in obj.items() if k != "Id"} if keyless else obj),
     )
 
 
 class EntityTable:
     """Rows of one entity with sorted indexes and deletion stubs (id -> delete epoch)."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, keyless: bool = False) -> None:
         self.name = name
+        self.keyless = keyless
         self.rows: dict[int, Row] = {}
         self.ids: list[int] = []
         self.order: list[tuple[int, int]] = []
@@ -85,7 +88,7 @@ class EntityTable:
         return self.rows.get(id_)
 
     def insert(self, obj: dict, ct: int, lut: int) -> Row:
-        row = make_row(obj, ct, lut)
+        row = make_row(obj, ct, lut, self.keyless)
         if row.id in self.rows:
             raise ValueError(f"{self.name} {row.id} already exists")
         self.rows[row.id] = row
@@ -98,7 +101,7 @@ class EntityTable:
         """Insert many ``(obj, ct, lut)`` at once, re-sorting the indexes only once."""
         n = 0
         for obj, ct, lut in items:
-            row = make_row(obj, ct, lut)
+            row = make_row(obj, ct, lut, self.keyless)
             self.rows[row.id] = row
             self.ids.append(row.id)
             self.order.append((row.lut, row.id))
@@ -111,11 +114,17 @@ class EntityTable:
     def replace(self, obj: dict, lut: int) -> Row:
         """Store a new version of an existing row (caller already bumped SyncToken)."""
         old = self.rows[int(obj["Id"])]
-        new = make_row(obj, old.ct, lut)
+        new = make_row(obj, old.ct, lut, self.keyless)
         self._unindex_order(old)
         self.rows[new.id] = new
         bisect.insort(self.order, (new.lut, new.id))
         return new
+
+    def rewrite(self, obj: dict) -> Row:
+        """Change a stored row's content in place (seeding: same version and time)."""
+        old = self.rows[int(obj["Id"])]
+        old.json = make_row(obj, old.ct, old.lut, self.keyless).json
+        return old
 
     def remove(self, id_: int, at: int) -> None:
         row = self.rows.pop(id_)

@@ -34,6 +34,7 @@ CDC_MAX_AGE = timedelta(days=29)  # QBO keeps 30 days; a day of margin for clock
 class CDCCycle:
     done: dict[str, EntitySyncResult] = field(default_factory=dict)
     fallback: dict[str, str] = field(default_factory=dict)  # entity -> why not CDC
+    server_time: datetime | None = None  # QBO's clock, from its answer
 
 
 def run_cdc(
@@ -55,6 +56,7 @@ def run_cdc(
         answer = client.cdc([s.name for s in specs], format_qbo_datetime(since))
     except RequestError as exc:
         return CDCCycle(fallback={spec.name: f"CDC refused: {exc}" for spec in specs})
+    cycle.server_time = answer.server_time
     answers = {spec.name: answer for spec in specs}
     if answer.total >= CDC_MAX_OBJECTS:
         logger.info(

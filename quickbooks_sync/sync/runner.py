@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -22,8 +23,9 @@ from quickbooks_sync.models import Company, SyncState, Token
 from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
-from quickbooks_sync.registry import ENTITIES, EntitySpec, selected_entities
+from quickbooks_sync.registry import COMPANY, ENTITIES, EntitySpec, selected_entities
 from quickbooks_sync.sync.cdc import run_cdc
+from quickbooks_sync.sync.company import refresh_fact
 from quickbooks_sync.sync.engine import (
     CursorError,
     EntitySync,
@@ -58,6 +60,7 @@ class EntityOutcome:
     duration_s: float = 0.0
     realm_wide: bool = False  # the failure concerns the realm (tokens, credentials)
     needs_reauth: bool = False  # a human must reconnect the company
+    note: str = ""  # e.g. a no-CDC entity skipped this cycle: "up to date (reconciled at …)"
 
 
 @dataclass
@@ -223,18 +226,27 @@ def sync_realm(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[EntityOutcome]:
-    """One realm: CDC for entities with a cursor, a reconciling full read for the rest."""
+    """One realm: company facts read whole; CDC for entities with a cursor; a reconciling
+    full read for the rest, and for entities CDC refuses once their schedule is due."""
     realm_id = client.realm_id
     states = {spec.name: _state_for(realm_id, spec) for spec in specs}
     outcomes: dict[str, EntityOutcome] = {}
     needs_full: dict[str, str] = {}
     incremental: list[EntitySpec] = []
+    scheduled: list[EntitySpec] = []
+    qbo_now = _refresh_company_facts(
+        client, [s for s in specs if s.kind == COMPANY], states, outcomes
+    )
     for spec in specs:
         state = states[spec.name]
+        if spec.kind == COMPANY:
+            continue
         if full:
             needs_full[spec.name] = "--full requested"
         elif not state.cursor:
             needs_full[spec.name] = "first sync"
+        elif not spec.cdc:
+            scheduled.append(spec)
         else:
             try:
                 read_cursor(state)
@@ -259,6 +271,11 @@ def sync_realm(
                     realm_id, name, True, result=result, duration_s=time.monotonic() - started
                 )
             needs_full.update(cycle.fallback)
+            qbo_now = qbo_now or cycle.server_time
+
+    if scheduled and qbo_now is None:
+        qbo_now = _qbo_clock(client, scheduled[0])
+    _schedule_no_cdc(realm_id, scheduled, states, qbo_now, needs_full, outcomes)
 
     for spec in specs:
         if spec.name not in needs_full:
@@ -276,6 +293,78 @@ def sync_realm(
             should_stop=should_stop,
         )
     return [outcomes[s.name] for s in specs if s.name in outcomes]
+
+
+def _refresh_company_facts(
+    client: QBOClient,
+    specs: list[EntitySpec],
+    states: dict[str, SyncState],
+    outcomes: dict[str, EntityOutcome],
+) -> datetime | None:
+    """One read per company fact (``sync.company``); returns QBO's clock if one answered."""
+    qbo_now = None
+    for spec in specs:
+        started = time.monotonic()
+        state = states[spec.name]
+        _mark_started([state])
+        try:
+            result, server_time = refresh_fact(client, spec, state, now=qbo_now)
+        except (QBOError, ImproperlyConfigured) as exc:
+            outcomes[spec.name] = _failed(state, exc, started)
+            if outcomes[spec.name].realm_wide:
+                break
+            continue
+        qbo_now = qbo_now or server_time
+        _mark_succeeded(state, result)
+        outcomes[spec.name] = EntityOutcome(
+            client.realm_id, spec.name, True, result=result, duration_s=time.monotonic() - started
+        )
+    return qbo_now
+
+
+def _qbo_clock(client: QBOClient, spec: EntitySpec) -> datetime | None:
+    """QBO's clock when nothing else asked it this cycle (only no-CDC entities selected):
+    one ``COUNT(*)``. Schedules are judged by QBO's time, as ``deletes_verified_at`` is."""
+    try:
+        return client.count(spec.name).server_time
+    except QBOError as exc:
+        logger.warning("realm %s: could not read QBO's clock: %s", client.realm_id, exc)
+        return None
+
+
+def _schedule_no_cdc(
+    realm_id: str,
+    specs: list[EntitySpec],
+    states: dict[str, SyncState],
+    qbo_now: datetime | None,
+    needs_full: dict[str, str],
+    outcomes: dict[str, EntityOutcome],
+) -> None:
+    """Entities CDC refuses: reconcile those last proven complete more than
+    ``QB_RECONCILE_NO_CDC_HOURS`` ago by QBO's clock (this cycle's answers; ours if none
+    answered); the others are up to date this cycle and say since when."""
+    now = qbo_now or datetime.now(UTC)
+    every = timedelta(hours=settings.QB_RECONCILE_NO_CDC_HOURS)
+    for spec in specs:
+        state = states[spec.name]
+        verified = state.deletes_verified_at
+        if verified is None or now - verified >= every:
+            since = f"last proven complete {verified:%Y-%m-%d %H:%M:%S}Z" if verified else "never"
+            needs_full[spec.name] = (
+                f"not served by CDC; reconciled every {settings.QB_RECONCILE_NO_CDC_HOURS} h "
+                f"({since})"
+            )
+            continue
+        result = EntitySyncResult(entity=spec.name, path="scheduled")
+        _mark_succeeded(state, result)
+        outcomes[spec.name] = EntityOutcome(
+            realm_id,
+            spec.name,
+            True,
+            result=result,
+            note=f"up to date (reconciled at {verified.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z; "
+            f"next after {(verified + every).astimezone(UTC):%Y-%m-%d %H:%M:%S}Z)",
+        )
 
 
 def _record_failure(state: SyncState, message: str, *, log: bool = True) -> None:

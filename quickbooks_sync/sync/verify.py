@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from quickbooks_sync.qbo.client import QBOClient, QueryPage
-from quickbooks_sync.registry import EntitySpec
+from quickbooks_sync.registry import COMPANY, EntitySpec
 from quickbooks_sync.sync.reader import Digest, EntityReader, Window
 from quickbooks_sync.timeutil import TimestampError, parse_qbo_datetime
 
@@ -69,6 +69,10 @@ def _reader(client: QBOClient, spec: EntitySpec, page_size: int | None) -> Entit
 def verify_entity(
     client: QBOClient, spec: EntitySpec, *, ids: bool = False, page_size: int | None = None
 ) -> EntityCheck:
+    if spec.kind == COMPANY:  # one object (or one day of rates): the sync's own read
+        from quickbooks_sync.sync.company import verify_fact
+
+        return verify_fact(client, spec)
     reader = _reader(client, spec, page_size)
     local = dict(
         spec.model.objects.live()

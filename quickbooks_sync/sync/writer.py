@@ -76,7 +76,7 @@ def prepare_record(spec: EntitySpec, raw: object) -> PreparedRecord:
     """Validate one QBO object; raise ``MalformedRecord`` with a reason naming no value."""
     if not isinstance(raw, dict):
         raise MalformedRecord("record is not a JSON object")
-    qb_id = raw.get("Id")
+    qb_id = spec.record_id(raw)
     if isinstance(qb_id, bool) or not isinstance(qb_id, str | int) or str(qb_id).strip() == "":
         raise MalformedRecord("missing Id")
     qb_id = str(qb_id)

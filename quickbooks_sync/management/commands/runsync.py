@@ -86,7 +86,9 @@ class Command(MigratedCommand):
                         f"realm {outcome.realm_id}: FAILED (every entity): {outcome.error}"
                     )
                 continue
-            if outcome.ok and outcome.result is not None:
+            if outcome.ok and outcome.note:
+                self.stdout.write(f"realm {outcome.realm_id} {outcome.entity}: {outcome.note}")
+            elif outcome.ok and outcome.result is not None:
                 r = outcome.result
                 self.stdout.write(
                     f"realm {outcome.realm_id} {outcome.entity} ({r.path}): {r.fetched} read, "

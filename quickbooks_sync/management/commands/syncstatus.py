@@ -23,6 +23,7 @@ COLUMNS = (
     "cursor",
     "last success",
     "age",
+    "complete as of",
     "records",
     "last error",
 )
@@ -98,6 +99,9 @@ class Command(MigratedCommand):
                 row.cursor or "-",
                 f"{row.last_success:%Y-%m-%d %H:%M:%S}" if row.last_success else "-",
                 format_age(row.age_seconds),
+                f"{row.proven_complete_at:%Y-%m-%d %H:%M} ({row.proven_complete_by})"
+                if row.proven_complete_at
+                else "-",
                 str(row.live_records),
                 _one_line(row.last_error, 60) or "-",
             )
