@@ -257,3 +257,7 @@ class SyncState(models.Model):
 
     def __str__(self) -> str:
         return f"{self.object_type} @ {self.realm_id}: {self.status}"
+
+
+# Reports and the money tie-out live in their own module; imported so Django registers them.
+from quickbooks_sync.money.models import MoneyCheck, ReportRow, ReportSnapshot  # noqa: E402, F401
