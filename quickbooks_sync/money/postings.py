@@ -145,11 +145,14 @@ class _Builder:
                 )
             )
 
-    def control(self, account, total: Decimal, sign: int, counterparty=None) -> list[Posting]:
+    def control(
+        self, account, total: Decimal | None, sign: int, counterparty=None
+    ) -> list[Posting]:
         """Close the transaction: whatever of ``total`` the lines did not explain goes to
-        UNMODELLED, and the control account takes the balancing amount."""
+        UNMODELLED (``total`` None: nothing to explain), and the control account takes the
+        balancing amount."""
         explained = -sum((p.amount for p in self.postings), ZERO) * sign
-        residual_home = home(total, self.rate) - explained
+        residual_home = ZERO if total is None else home(total, self.rate) - explained
         if residual_home:
             self.postings.append(
                 Posting(
@@ -267,7 +270,7 @@ def payment(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
     b = _Builder("Payment", raw)
     b.line(_ref(raw, "DepositToAccountRef") or UNDEPOSITED, _total(raw))
     return b.control(
-        _ref(raw, "ARAccountRef") or AR, ZERO, -1, _party(raw, "CustomerRef", "customer")
+        _ref(raw, "ARAccountRef") or AR, None, -1, _party(raw, "CustomerRef", "customer")
     )
 
 
@@ -293,7 +296,7 @@ def bill_payment(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
         raw.get("CreditCardPayment"), "CCAccountRef"
     )
     b.line(_ref(raw, "APAccountRef") or AP, _total(raw), _party(raw, "VendorRef", "vendor"))
-    return b.control(source or UNMAPPED, ZERO, +1)
+    return b.control(source or UNMAPPED, None, +1)
 
 
 def purchase(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
@@ -338,7 +341,7 @@ def journal_entry(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
             sign * money(line.get("Amount"), "Line.Amount"),
             party,
         )
-    return b.control(UNMODELLED, ZERO, +1)  # a balanced entry leaves nothing here
+    return b.control(UNMODELLED, None, +1)  # a balanced entry leaves nothing here
 
 
 def transfer(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
@@ -346,7 +349,7 @@ def transfer(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
     amount = money(raw.get("Amount"), "Amount")
     b.line(_ref(raw, "ToAccountRef") or UNMAPPED, amount)
     b.line(_ref(raw, "FromAccountRef") or UNMAPPED, -amount)
-    return b.control(UNMODELLED, ZERO, +1)
+    return b.control(UNMODELLED, None, +1)
 
 
 RULES: dict[str, Callable[..., list[Posting]]] = {
