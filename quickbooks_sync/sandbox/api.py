@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from . import reports
 from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
 from .entities import HTTP_READ_ONLY, QBOError
 from .evaluate import execute
@@ -85,6 +86,9 @@ class V3Api:
                 return self.company_info(realm_id, parts[1])
             if head == "batch" and method == "POST":
                 return self.batch(realm_id, body)
+            if head == "reports" and method == "GET" and len(parts) == 2:
+                report = reports.build(self.state, realm_id, parts[1], params)
+                return json_reply(200, report)
             entity = _canonical(head)
             if entity and method == "GET" and len(parts) == 2:
                 return self.read(realm_id, entity, parts[1])
