@@ -44,7 +44,7 @@ class FlatRow:
     column_key: str
     column_title: str
     amount: Decimal
-    cells: list[str] = field(default_factory=list)
+    cells: list[dict] = field(default_factory=list)  # the line's ColData: {value, id?}
 
 
 def columns_of(report: dict) -> list[Column]:
@@ -87,6 +87,12 @@ def flatten(report: dict) -> list[FlatRow]:
     def emit(cells: list, path: str, group: str, row_type: str) -> None:
         counter[0] += 1
         values = [str((c or {}).get("value", "")) if isinstance(c, dict) else "" for c in cells]
+        raw_cells = [
+            {k: str(c[k]) for k in ("value", "id") if c.get(k) not in (None, "")}
+            if isinstance(c, dict)
+            else {}
+            for c in cells
+        ]
         qb_id = next(
             (str(c["id"]) for c in cells if isinstance(c, dict) and c.get("id") not in (None, "")),
             "",
@@ -109,7 +115,7 @@ def flatten(report: dict) -> list[FlatRow]:
                     col.key,
                     col.title,
                     amount,
-                    values,
+                    raw_cells,
                 )
             )
 

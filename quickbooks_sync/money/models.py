@@ -63,7 +63,7 @@ class ReportRow(models.Model):
     column_key = models.CharField(max_length=64)
     column_title = models.CharField(max_length=128, blank=True)
     amount = models.DecimalField(max_digits=18, decimal_places=2)
-    cells = models.JSONField(default=list, help_text="The line's ColData values, as strings")
+    cells = models.JSONField(default=list, help_text="The line's ColData: [{value, id?}]")
 
     class Meta:
         ordering = ["snapshot", "position", "column_key"]

@@ -81,6 +81,7 @@ class Posting:
     txn_date: date | None
     counterparty: tuple[str, str] | None = None  # ("customer" | "vendor" | …, Id)
     account_name: str = ""
+    nature: str = ""  # "income"/"expense" for sales and expense lines (a classification hint)
 
 
 # Item Id -> the Item's raw JSON (for IncomeAccountRef / ExpenseAccountRef), or None.
@@ -127,10 +128,12 @@ class _Builder:
         self.txn_type, self.raw = txn_type, raw
         self.rate = money(raw.get("ExchangeRate") or 1, "ExchangeRate")
         self.postings: list[Posting] = []
+        self.foreign_sum = ZERO  # the lines in the transaction's own currency
 
-    def line(self, account, amount: Decimal, counterparty=None) -> None:
+    def line(self, account, amount: Decimal, counterparty=None, nature: str = "") -> None:
         """``amount`` in the transaction currency; converted here."""
         account_id, name = account if isinstance(account, tuple) else (account, "")
+        self.foreign_sum += amount
         value = home(amount, self.rate)
         if value:
             self.postings.append(
@@ -142,17 +145,18 @@ class _Builder:
                     _txn_date(self.raw),
                     counterparty,
                     name or ROLE_NAMES.get(account_id, ""),
+                    nature,
                 )
             )
 
     def control(
         self, account, total: Decimal | None, sign: int, counterparty=None
     ) -> list[Posting]:
-        """Close the transaction: whatever of ``total`` the lines did not explain goes to
-        UNMODELLED (``total`` None: nothing to explain), and the control account takes the
-        balancing amount."""
-        explained = -sum((p.amount for p in self.postings), ZERO) * sign
-        residual_home = ZERO if total is None else home(total, self.rate) - explained
+        """Close the transaction: whatever of ``total`` the lines did not explain (in the
+        transaction's currency, then converted) goes to UNMODELLED (``total`` None: nothing
+        to explain), and the control account takes the balancing amount."""
+        explained = -self.foreign_sum * sign
+        residual_home = ZERO if total is None else home(total - explained, self.rate)
         if residual_home:
             self.postings.append(
                 Posting(
@@ -207,10 +211,10 @@ def _sales_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
             account = _ref(detail, "ItemAccountRef")
             if account is None and items is not None and (item := _ref(detail, "ItemRef")):
                 account = _ref(items(item[0]), "IncomeAccountRef")
-            b.line(account or UNMAPPED, sign * amount)
+            b.line(account or UNMAPPED, sign * amount, nature="income")
         elif kind == "DiscountLineDetail":
             account = _ref(line.get("DiscountLineDetail"), "DiscountAccountRef")
-            b.line(account or UNMAPPED, -sign * amount)
+            b.line(account or UNMAPPED, -sign * amount, nature="income")
 
 
 def _expense_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
@@ -219,14 +223,14 @@ def _expense_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
         kind = line.get("DetailType")
         amount = money(line.get("Amount"), "Line.Amount")
         if kind == "AccountBasedExpenseLineDetail":
-            b.line(_ref(line.get(kind), "AccountRef") or UNMAPPED, sign * amount)
+            b.line(_ref(line.get(kind), "AccountRef") or UNMAPPED, sign * amount, nature="expense")
         elif kind == "ItemBasedExpenseLineDetail":
             item = _ref(line.get(kind), "ItemRef")
             account = None
             if item and items is not None:
                 found = items(item[0]) or {}
                 account = _ref(found, "ExpenseAccountRef") or _ref(found, "AssetAccountRef")
-            b.line(account or UNMAPPED, sign * amount)
+            b.line(account or UNMAPPED, sign * amount, nature="expense")
 
 
 def _party(raw: dict, key: str, kind: str) -> tuple[str, str] | None:

@@ -1,0 +1,74 @@
+"""End to end on the sandbox: the tie-out passes to the cent, and fails naming the cause."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from quickbooks_sync.models import Invoice, MoneyCheck
+from quickbooks_sync.sandbox import DEFAULT_REALM
+
+REALM = DEFAULT_REALM
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def synced(server):
+    code = server.state.issue_authorization_code(REALM)
+    call_command("bootstrap_tokens", code=code, realm_id=REALM, redirect_uri="http://localhost/cb")
+    call_command("runsync", "--once")
+
+
+def money(capsys, *extra) -> tuple[int, str]:
+    try:
+        call_command("verifysync", "--money", *extra)
+        code = 0
+    except CommandError as exc:
+        code = exc.returncode
+    return code, capsys.readouterr().out
+
+
+def test_tie_out_passes_to_the_cent_on_a_synced_company(sandbox, capsys):
+    synced(sandbox)
+    code, out = money(capsys)
+    assert code == 0, out
+    assert "MISMATCH" not in out
+    assert "OK       AR per customer" in out and "OK       trial balance" in out
+    verdict = MoneyCheck.objects.get()
+    assert verdict.ok and verdict.realm_id == REALM
+    compared = {c["name"]: c["compared"] for c in verdict.checks}
+    assert compared["AR per customer"] > 10 and compared["trial balance"] >= 2
+
+
+def test_an_invoice_missing_locally_fails_and_is_named(sandbox, capsys):
+    synced(sandbox)
+    victim = Invoice.objects.filter(balance__gt=0, voided=False).order_by("qb_id").first()
+    Invoice.objects.filter(pk=victim.pk).delete()
+    code, out = money(capsys)
+    assert code == 1
+    assert "MISMATCH AR per customer" in out and "MISMATCH trial balance" in out
+    assert f"Invoice {victim.qb_id}: open " in out  # from the aging detail
+    assert f"Invoice {victim.qb_id}: missing locally" in out  # from the Id comparison
+    assert not MoneyCheck.objects.latest().ok
+
+
+def test_report_skew_fault_makes_the_tie_out_fail(sandbox, capsys):
+    synced(sandbox)
+    sandbox.state.report_skew = 0.01
+    code, out = money(capsys)
+    assert code == 1
+    assert "-0.01" in out
+    verdict = MoneyCheck.objects.latest()
+    assert not verdict.ok and "trial balance" in verdict.summary
+
+
+def test_syncstatus_and_healthz_show_the_stored_verdict(sandbox, capsys, client):
+    synced(sandbox)
+    money(capsys)
+    call_command("syncstatus", "--json")
+    document = json.loads(capsys.readouterr().out)
+    assert document["money"][REALM]["ok"] is True
+    body = client.get("/healthz").json()
+    assert body["money"] == {"checked_realms": 1, "mismatched_realms": 0}
