@@ -299,3 +299,18 @@ def token_health(*, token: Token, now: datetime | None = None) -> tuple[str, str
         return "error", f"{past} {format_delta(-left)} ago: run bootstrap_tokens"
     level = "warning" if left < timedelta(days=14) else "ok"
     return level, f"{future} {format_delta(left)}"
+
+
+def money_verdicts() -> dict[str, dict]:
+    """realm -> its latest stored tie-out verdict (``verifysync --money``); never calls QBO."""
+    from quickbooks_sync.money.tieout import latest_money_checks
+
+    return {
+        realm: {
+            "ok": check.ok,
+            "as_of": check.as_of.isoformat(),
+            "checked_at": check.checked_at.isoformat(),
+            "summary": check.summary,
+        }
+        for realm, check in latest_money_checks().items()
+    }

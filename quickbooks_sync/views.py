@@ -28,6 +28,7 @@ def healthz(request):
     except Exception:
         return JsonResponse({"database": "unreachable", "status": "unreachable"}, status=503)
     health = selectors.overall_health(rows=rows)
+    verdicts = selectors.money_verdicts()  # stored verdicts only: cheap, never calls QBO
     ages = [row.age_seconds for row in rows if row.age_seconds is not None]
     return JsonResponse(
         {
@@ -37,5 +38,9 @@ def healthz(request):
             "failing_syncs": sum(row.status == SyncState.Status.FAILURE for row in rows),
             "stale_syncs": sum(row.health == selectors.STALE for row in rows),
             "realms": len({row.realm_id for row in rows}),
+            "money": {
+                "checked_realms": len(verdicts),
+                "mismatched_realms": sum(not v["ok"] for v in verdicts.values()),
+            },
         }
     )

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from quickbooks_sync.models import Company, SyncState, Token
+from quickbooks_sync.money.snapshots import reports_sync_if_due
 from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
@@ -500,6 +501,7 @@ def _work(
         except SyncInterrupted:
             break
         fully_read.add(company.realm_id)
+        reports_sync_if_due(realm_id=company.realm_id)  # money: mirror reports + tie-out
         if report is not None:
             report(company.realm_id, outcomes)
 

@@ -38,6 +38,7 @@ def qbo_health_panel():
             }
         )
     return {
+        "money": selectors.money_verdicts(),
         "health": health,
         "level": level_of(health.status),
         "realms": realms,

@@ -72,3 +72,31 @@ def test_syncstatus_and_healthz_show_the_stored_verdict(sandbox, capsys, client)
     assert document["money"][REALM]["ok"] is True
     body = client.get("/healthz").json()
     assert body["money"] == {"checked_realms": 1, "mismatched_realms": 0}
+
+
+def test_syncreports_stores_snapshots_with_flattened_rows(sandbox, capsys, settings):
+    from quickbooks_sync.money.models import ReportRow, ReportSnapshot
+
+    settings.QB_REPORT_MONTHS = 2
+    synced(sandbox)
+    call_command("syncreports", "--basis", "Accrual")
+    assert "report snapshots stored" in capsys.readouterr().out
+    pl = ReportSnapshot.objects.filter(report_name="ProfitAndLoss").order_by("start_date")
+    assert pl.count() == 3  # two months and the year to date
+    income = ReportRow.objects.filter(snapshot=pl.last(), qb_id="79", row_type="data").get()
+    assert income.amount > 0 and income.section_path == "Income"
+    tb = ReportSnapshot.objects.filter(report_name="TrialBalance").latest()
+    assert tb.raw_data[0]["Header"]["ReportName"] == "TrialBalance"
+
+
+def test_worker_hook_mirrors_reports_when_due(sandbox, settings):
+    from quickbooks_sync.money.models import ReportSnapshot
+    from quickbooks_sync.money.snapshots import reports_sync_if_due
+
+    synced(sandbox)
+    assert reports_sync_if_due(realm_id=REALM) is False  # interval 0: off
+    settings.QB_REPORT_INTERVAL_HOURS = 24
+    settings.QB_REPORT_MONTHS = 1
+    assert reports_sync_if_due(realm_id=REALM) is True
+    assert ReportSnapshot.objects.exists() and MoneyCheck.objects.latest().ok
+    assert reports_sync_if_due(realm_id=REALM) is False  # fresh: not due again
