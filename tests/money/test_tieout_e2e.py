@@ -100,3 +100,21 @@ def test_worker_hook_mirrors_reports_when_due(sandbox, settings):
     assert reports_sync_if_due(realm_id=REALM) is True
     assert ReportSnapshot.objects.exists() and MoneyCheck.objects.latest().ok
     assert reports_sync_if_due(realm_id=REALM) is False  # fresh: not due again
+
+
+def test_admin_reports_page_shows_tables_chart_and_verdict(sandbox, capsys, settings, client):
+    from django.contrib.auth.models import Permission, User
+
+    settings.QB_REPORT_MONTHS = 2
+    synced(sandbox)
+    call_command("syncreports", "--basis", "Accrual")
+    money(capsys)
+    url = f"/admin/quickbooks_sync/reportsnapshot/realm/{REALM}/"
+    user = User.objects.create_user("clerk", password="pw", is_staff=True)
+    client.force_login(user)
+    assert client.get(url).status_code == 403  # needs the view permission
+    user.user_permissions.add(Permission.objects.get(codename="view_reportsnapshot"))
+    page = client.get(url).content.decode()
+    assert "Sales of Product Income" in page and "TOTAL ASSETS" in page
+    assert page.count("<rect ") == 4  # two months, income and expense each
+    assert "ties out" in page
