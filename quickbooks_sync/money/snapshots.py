@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from django.conf import settings
@@ -107,7 +108,10 @@ def reports_sync(
     bases: list[str] | None = None,
     today: date | None = None,
     months: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> list[ReportSnapshot]:
+    """Mirror the reports; ``should_stop`` is asked before each request (a worker's
+    SIGTERM must not wait for a year of reports)."""
     today = today or timezone.localdate()
     names = names or list(REPORT_NAMES)
     bases = bases or list(settings.QB_REPORT_BASES)
@@ -123,6 +127,9 @@ def reports_sync(
             else:
                 ranges = [(None, end) for end in dict.fromkeys([*month_ends, today])]
             for start, end in ranges:
+                if should_stop is not None and should_stop():
+                    logger.info("realm %s: report mirror stopped", client.realm_id)
+                    return out
                 out.append(
                     report_snapshot_store(
                         client=client, name=name, basis=basis, start=start, end=end
@@ -132,7 +139,7 @@ def reports_sync(
     return out
 
 
-def reports_sync_if_due(*, realm_id: str) -> bool:
+def reports_sync_if_due(*, realm_id: str, should_stop: Callable[[], bool] | None = None) -> bool:
     """The worker's hook after a realm's cycle: mirror reports and re-run the tie-out
     when the last mirror is older than ``QB_REPORT_INTERVAL_HOURS``. Never raises: a
     report failure is logged and must not fail the data sync that just succeeded."""
@@ -146,7 +153,9 @@ def reports_sync_if_due(*, realm_id: str) -> bool:
 
     try:
         client = build_report_client(realm_id)
-        reports_sync(client=client)
+        reports_sync(client=client, should_stop=should_stop)
+        if should_stop is not None and should_stop():
+            return False
         money_check_run(client=client)
     except Exception:
         logger.exception("realm %s: mirroring reports failed", realm_id)

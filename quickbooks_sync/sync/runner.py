@@ -501,7 +501,7 @@ def _work(
         except SyncInterrupted:
             break
         fully_read.add(company.realm_id)
-        reports_sync_if_due(realm_id=company.realm_id)  # money: mirror reports + tie-out
+        reports_sync_if_due(realm_id=company.realm_id, should_stop=stop.is_set)  # money
         if report is not None:
             report(company.realm_id, outcomes)
 

@@ -118,3 +118,19 @@ def test_admin_reports_page_shows_tables_chart_and_verdict(sandbox, capsys, sett
     assert "Sales of Product Income" in page and "TOTAL ASSETS" in page
     assert page.count("<rect ") == 4  # two months, income and expense each
     assert "ties out" in page
+
+
+def test_worker_hook_stops_when_asked(sandbox, settings):
+    from quickbooks_sync.money.models import ReportSnapshot
+    from quickbooks_sync.money.snapshots import reports_sync_if_due
+
+    synced(sandbox)
+    settings.QB_REPORT_INTERVAL_HOURS = 24
+    asked = []
+
+    def stop_after_two() -> bool:
+        asked.append(1)
+        return len(asked) > 2
+
+    assert reports_sync_if_due(realm_id=REALM, should_stop=stop_after_two) is False
+    assert ReportSnapshot.objects.count() == 2 and not MoneyCheck.objects.exists()
