@@ -59,8 +59,18 @@ class Check:
 
 
 def _rows(snap: ReportSnapshot, column: str | None = None):
+    """Data rows; with ``column``, those of that column, found by key, else by title
+    (QBO's ColKey values are not documented for every report), else the last money one."""
     qs = ReportRow.objects.filter(snapshot=snap, row_type=ReportRow.RowType.DATA)
-    return qs.filter(column_key=column) if column else qs
+    if not column:
+        return qs
+    keys = [c.get("key", "") for c in snap.columns]
+    titles = {c.get("title", "").lower(): c.get("key", "") for c in snap.columns}
+    money_keys = [c.get("key", "") for c in snap.columns if c.get("type", "").lower() == "money"]
+    if column not in keys:
+        fallback = {"total": "total", "subt_open_bal": "open balance"}.get(column, column)
+        column = titles.get(fallback) or (money_keys[-1] if money_keys else column)
+    return qs.filter(column_key=column)
 
 
 def _compare(
@@ -160,7 +170,7 @@ def _trial_balance_check(client, realm_id: str, as_of: date) -> Check:
     qbo: dict[str, Decimal] = defaultdict(Decimal)
     names: dict[str, str] = {}
     for row in _rows(snap):
-        sign = -1 if row.column_key == "credit" else 1
+        sign = -1 if "credit" in (row.column_key.lower(), row.column_title.lower()) else 1
         qbo[row.qb_id] += sign * row.amount
         names[row.qb_id] = row.name
     pl_accounts = set(

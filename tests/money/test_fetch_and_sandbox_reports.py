@@ -111,3 +111,30 @@ def test_unknown_report_over_http_is_a_400(sandbox, make_token):
     with pytest.raises(RequestError) as err:
         build_client(DEFAULT_REALM).report("NoSuchReport", {})
     assert err.value.status == 400 and err.value.code == "2010"
+
+
+def test_flatten_reads_nested_sections_summaries_and_ids():
+    report = {
+        "Header": {"ReportName": "ProfitAndLoss"},
+        "Columns": {"Column": [{"ColTitle": "", "ColType": "Account"},
+                               {"ColTitle": "Total", "ColType": "Money"}]},
+        "Rows": {"Row": [
+            {"type": "Section", "group": "Income",
+             "Header": {"ColData": [{"value": "Income"}, {"value": ""}]},
+             "Rows": {"Row": [
+                 {"type": "Section", "Header": {"ColData": [{"value": "Services", "id": "1"},
+                                                            {"value": "10.00"}]},
+                  "Rows": {"Row": [{"type": "Data", "ColData": [
+                      {"value": "Landscaping", "id": "45"}, {"value": "1,234.50"}]}]},
+                  "Summary": {"ColData": [{"value": "Total Services"}, {"value": "1244.50"}]}},
+                 {"type": "Data", "ColData": [{"value": "Misc", "id": "9"}, {"value": ""}]}]},
+             "Summary": {"ColData": [{"value": "Total Income"}, {"value": "1244.50"}]}}]},
+    }  # fmt: skip
+    rows = flatten(report)
+    assert [(r.section_path, r.row_type, r.qb_id, r.column_key, str(r.amount)) for r in rows] == [
+        ("Income/Services", "data", "1", "Total", "10.00"),
+        ("Income/Services", "data", "45", "Total", "1234.50"),
+        ("Income/Services", "summary", "", "Total", "1244.50"),
+        ("Income", "summary", "", "Total", "1244.50"),
+    ]
+    assert rows[1].cells[0] == {"value": "Landscaping", "id": "45"}
