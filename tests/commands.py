@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def isolated_env(*, drop: tuple[str, ...] = ("QB_", "DJANGO_"), **overrides: object) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env["QBO_SYNC_ENV_FILE"] = "/nonexistent/.env"
+    env["QB_REPORT_INTERVAL_HOURS"] = "0"  # workers mirror no reports unless a test asks
     env.update({k: str(v) for k, v in overrides.items()})
     return env
 
