@@ -41,6 +41,17 @@ def choice_setting(name: str, default: str, choices: Iterable[str]) -> str:
     return value
 
 
+def report_bases_setting(name: str, default: str) -> tuple[str, ...]:
+    """A comma-separated subset of QBO's report bases (``Accrual``, ``Cash``)."""
+    raw = _raw(name)
+    text = default if raw is None else raw
+    allowed = {"accrual": "Accrual", "cash": "Cash"}
+    bases = [part.strip().lower() for part in text.split(",") if part.strip()]
+    if not bases or any(b not in allowed for b in bases):
+        raise _bad(name, text, "a comma-separated list of Accrual and Cash, e.g. Accrual,Cash")
+    return tuple(dict.fromkeys(allowed[b] for b in bases))
+
+
 def int_setting(name: str, default: int, *, minimum: int, maximum: int) -> int:
     value = _raw(name)
     if value is None:

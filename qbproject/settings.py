@@ -21,6 +21,7 @@ from qbproject.envconf import (
     fernet_keys_setting,
     float_setting,
     int_setting,
+    report_bases_setting,
     schema_setting,
     str_setting,
     time_zone_setting,
@@ -231,6 +232,16 @@ SYNC_POLL_SECONDS = float_setting("SYNC_POLL_SECONDS", 5, minimum=0.05, maximum=
 SYNC_MAX_BACKOFF_MINUTES = float_setting(
     "SYNC_MAX_BACKOFF_MINUTES", 60, minimum=0.01, maximum=10080
 )
+
+# --- Reports and the money tie-out (quickbooks_sync/money) -------------------------------------
+# Reports API budget per realm, apart from the general one (Intuit's historic figure: 200/min).
+QB_REPORTS_PER_MINUTE = int_setting("QB_REPORTS_PER_MINUTE", 200, minimum=1, maximum=100000)
+# Months mirrored month by month (plus the year to date), and the bases asked for.
+QB_REPORT_MONTHS = int_setting("QB_REPORT_MONTHS", 12, minimum=1, maximum=60)
+QB_REPORT_BASES = report_bases_setting("QB_REPORT_BASES", "Accrual,Cash")
+# The worker mirrors a realm's reports (and re-runs the tie-out) after its sync cycle when
+# the last mirror is older than this; 0 turns the scheduled mirror off.
+QB_REPORT_INTERVAL_HOURS = float_setting("QB_REPORT_INTERVAL_HOURS", 24, minimum=0, maximum=8760)
 
 # --- Connect flow and webhooks (Intuit developer portal: Keys and Webhooks pages) ----------
 QB_AUTHORIZE_URL = url_setting("QB_AUTHORIZE_URL", "https://appcenter.intuit.com/connect/oauth2")

@@ -28,6 +28,7 @@ from quickbooks_sync.models import (
     Company,
     Customer,
     Invoice,
+    ReportSnapshot,
     SyncState,
     Token,
     WebhookDelivery,
@@ -519,6 +520,44 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
     )
     list_filter = ("valid_signature", "format")
     date_hierarchy = "received_at"
+
+
+@admin.register(ReportSnapshot)
+class ReportSnapshotAdmin(ReadOnlyAdmin, StyledAdmin):
+    """Mirrored reports; each realm's "Reports" page (``reports/<realm>/``) shows the
+    latest P&L and balance sheet, a monthly chart and the tie-out verdict."""
+
+    list_display = ("report_name", "basis", "start_date", "end_date", "realm_id", "taken_at")
+    list_filter = ("report_name", "basis", "realm_id")
+    exclude = ("raw_data",)
+
+    def get_urls(self):
+        from django.urls import path
+
+        view = self.admin_site.admin_view(self.reports_page)
+        return [
+            path("realm/<str:realm_id>/", view, name="quickbooks_sync_reports"),
+            *super().get_urls(),
+        ]
+
+    def reports_page(self, request, realm_id: str):
+        from django.core.exceptions import PermissionDenied
+        from django.template.response import TemplateResponse
+
+        from quickbooks_sync.money.admin_views import reports_page_context
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        ctx = reports_page_context(realm_id)
+        ctx["tables"] = [
+            ("Profit and loss, year to date", ctx["pl"], ctx["pl_lines"]),
+            ("Balance sheet", ctx["bs"], ctx["bs_lines"]),
+        ]
+        return TemplateResponse(
+            request,
+            "admin/quickbooks_sync/reports.html",
+            {**self.admin_site.each_context(request), **ctx, "title": f"Reports {realm_id}"},
+        )
 
 
 from quickbooks_sync import admin_ledger  # noqa: E402, F401 - the other ledger entities

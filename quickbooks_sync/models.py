@@ -295,3 +295,6 @@ class SyncState(models.Model):
 from quickbooks_sync.detail_models import *  # noqa: E402, F403
 from quickbooks_sync.ledger_models import *  # noqa: E402, F403
 from quickbooks_sync.list_models import *  # noqa: E402, F403
+
+# Reports and the money tie-out live in their own module; imported so Django registers them.
+from quickbooks_sync.money.models import MoneyCheck, ReportRow, ReportSnapshot  # noqa: E402, F401

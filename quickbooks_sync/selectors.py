@@ -329,3 +329,18 @@ def describe_due(due: datetime | None, *, now: datetime | None = None) -> str:
         return "due now"
     local = timezone.localtime(due)
     return f"next sync {local:%Y-%m-%d %H:%M:%S %Z} (in {format_delta(due - now)})"
+
+
+def money_verdicts() -> dict[str, dict]:
+    """realm -> its latest stored tie-out verdict (``verifysync --money``); never calls QBO."""
+    from quickbooks_sync.money.tieout import latest_money_checks
+
+    return {
+        realm: {
+            "ok": check.ok,
+            "as_of": check.as_of.isoformat(),
+            "checked_at": check.checked_at.isoformat(),
+            "summary": check.summary,
+        }
+        for realm, check in latest_money_checks().items()
+    }

@@ -30,6 +30,11 @@ def _health_summary() -> dict:
             "stale_syncs": sum(row.health == selectors.STALE for row in rows),
             "realms": len({row.realm_id for row in rows}),
         }
+        verdicts = selectors.money_verdicts()  # stored tie-out verdicts: never calls QBO
+        summary["money"] = {
+            "checked_realms": len(verdicts),
+            "mismatched_realms": sum(not v["ok"] for v in verdicts.values()),
+        }
         cache.set(HEALTH_CACHE_KEY, summary, HEALTH_CACHE_SECONDS)
     return summary
 

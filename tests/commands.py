@@ -26,6 +26,7 @@ def isolated_env(*, drop: tuple[str, ...] = ("QB_", "DJANGO_"), **overrides: obj
     env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
     env.pop("PYTEST_VERSION", None)
     env["QBO_SYNC_ENV_FILE"] = "/nonexistent/.env"
+    env["QB_REPORT_INTERVAL_HOURS"] = "0"  # workers mirror no reports unless a test asks
     env.setdefault("DJANGO_SECRET_KEY", development_secret_key())
     for key, value in overrides.items():
         if value is None:

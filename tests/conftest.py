@@ -35,6 +35,7 @@ def _qb_settings(settings):
     settings.QB_RETRY_BACKOFF_SECONDS = 0.0
     settings.QB_THROTTLE_BACKOFF_SECONDS = 0.0
     settings.QB_REQUESTS_PER_MINUTE = 100000
+    settings.QB_REPORT_INTERVAL_HOURS = 0  # the worker mirrors no reports unless a test asks
     return settings
 
 

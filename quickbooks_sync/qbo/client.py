@@ -97,6 +97,7 @@ class QBOClient:
         limiter: RateLimiter | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        report_limiter: RateLimiter | None = None,
     ) -> None:
         self.realm_id = str(realm_id)
         self.base_url = base_url.rstrip("/")
@@ -108,6 +109,7 @@ class QBOClient:
         self.session = session or new_session()
         self._sleep = sleep
         self.requests_sent = 0
+        self.report_limiter = report_limiter
 
     # --- public API ------------------------------------------------------------------
 
@@ -158,13 +160,28 @@ class QBOClient:
         body = self._get(f"{entity.lower()}/{qb_id}", {})
         return body.get(entity) or {}
 
+    def report(
+        self, name: str, params: dict[str, str], *, retry: RetryPolicy | None = None
+    ) -> dict:
+        """One Reports API answer (``{"Header", "Columns", "Rows"}``), as QBO sent it.
+
+        Reports have their own budget (``report_limiter``, historically 200/min per realm,
+        API-NOTES §6) on top of the realm's. ``retry`` overrides the retry policy, so the
+        caller (``money.fetch``) can answer a 504 by splitting the range, not by repeating.
+        """
+        if self.report_limiter is None:
+            return self._get(f"reports/{name}", params, retry=retry)
+        with self.report_limiter.slot():
+            return self._get(f"reports/{name}", params, retry=retry)
+
     def company_info(self) -> dict:
         body = self._get(f"companyinfo/{self.realm_id}", {})
         return body.get("CompanyInfo") or {}
 
     # --- one retry layer -----------------------------------------------------------------
 
-    def _get(self, path: str, params: dict[str, str]) -> dict:
+    def _get(self, path: str, params: dict[str, str], *, retry: RetryPolicy | None = None) -> dict:
+        policy = retry or self.retry
         url = f"{self.base_url}/v3/company/{self.realm_id}/{path}"
         params = {**params, "minorversion": str(self.minor_version)}
         attempt = 0
@@ -192,7 +209,7 @@ class QBOClient:
                 self.tokens.refresh(stale=token)
             except RetryableError as exc:
                 attempt += 1
-                if attempt > self.retry.max_retries:
+                if attempt > policy.max_retries:
                     logger.error(
                         "realm %s: giving up on %s after %d attempts: %s",
                         self.realm_id,
@@ -202,17 +219,17 @@ class QBOClient:
                     )
                     raise
                 if isinstance(exc, ThrottledError):
-                    delay = self.retry.throttle_delay(attempt, exc.retry_after)
+                    delay = policy.throttle_delay(attempt, exc.retry_after)
                     if self.limiter is not None:
                         self.limiter.pause(delay)
                 else:
-                    delay = self.retry.server_delay(attempt)
+                    delay = policy.server_delay(attempt)
                 logger.warning(
                     "realm %s: %s; retry %d/%d in %.1fs",
                     self.realm_id,
                     exc,
                     attempt,
-                    self.retry.max_retries,
+                    policy.max_retries,
                     delay,
                 )
                 self._sleep(delay)

@@ -28,6 +28,8 @@ Endpoints (``{entity}`` is any entity of ``catalog.ENTITIES``, any case)::
     GET  /_sandbox/faults   DELETE /_sandbox/faults
     GET  /_sandbox/stats    POST /_sandbox/stats/reset
     POST /_sandbox/latency                      {"seconds", "jitter"}
+    POST /_sandbox/report_skew                  {"amount"}: every report's first figure is off
+                                                by it (0 restores); tests the tie-out's diffs
     POST /_sandbox/throttle                     {"enabled": bool}
     POST /_sandbox/ordering                     {"tie_order": "id"|"shuffle",
                                                  "id_order": "numeric"|"string"}
@@ -124,6 +126,9 @@ def _route(app, method: str, parts: list[str], p: dict):
         except ValueError as exc:
             raise QBOError("2010", "Invalid ordering", str(exc)) from None
         return {"tie_order": st.ordering.ties, "id_order": st.ordering.ids}
+    if head == "report_skew" and method == "POST":
+        st.report_skew = float(p.get("amount", 0.0))
+        return {"amount": st.report_skew}
     if head == "throttle" and method == "POST":
         st.set_throttle(bool(p.get("enabled", True)))
         return {"enabled": st.throttle_enabled}

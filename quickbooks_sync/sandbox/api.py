@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
+from . import reports
 from .catalog import CDC_UNSUPPORTED, ENTITIES
 from .clock import fmt_qbo, fmt_time_ms, parse_qbo_datetime
 from .entities import HTTP_READ_ONLY, QBOError
@@ -95,6 +96,9 @@ class V3Api:
                 return self.company_info(realm_id, parts[1])
             if head == "batch" and method == "POST":
                 return self.batch(realm_id, body)
+            if head == "reports" and method == "GET" and len(parts) == 2:
+                report = reports.build(self.state, realm_id, parts[1], params)
+                return json_reply(200, report)
             entity = _canonical(head)
             if entity and method == "GET" and len(parts) == 2:
                 return self.read(realm_id, entity, parts[1])

@@ -78,6 +78,7 @@ class SandboxState:
         self.ordering = Ordering(self.cfg.tie_order, self.cfg.id_order)
         self.realms: dict[str, Realm] = {}
         self.webhooks = WebhookEmitter()
+        self.report_skew = 0.0  # added to the first figure of every report (reports.py)
         self.reset_stats()
         for realm_id in self.cfg.realms:
             self.add_realm(realm_id)

@@ -20,6 +20,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from quickbooks_sync.models import Company, SyncState, Token
+from quickbooks_sync.money.snapshots import reports_sync_if_due
 from quickbooks_sync.qbo.client import QBOClient, RetryPolicy
 from quickbooks_sync.qbo.errors import ConfigurationError, QBOError, ReauthorizationRequired
 from quickbooks_sync.qbo.ratelimit import limiter_for
@@ -603,6 +604,7 @@ def _work(
         except SyncInterrupted:
             break
         fully_read.add(company.realm_id)
+        reports_sync_if_due(realm_id=company.realm_id, should_stop=stop.is_set)  # money
         if report is not None:
             report(company.realm_id, outcomes)
 

@@ -46,6 +46,7 @@ def qbo_health_panel(context):
             }
         )
     return {
+        "money": selectors.money_verdicts(),
         "health": health,
         "level": level_of(health.status),
         "realms": realms,

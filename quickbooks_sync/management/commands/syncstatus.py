@@ -78,10 +78,16 @@ class Command(MigratedCommand):
                 "stale_after_seconds": stale_after.total_seconds(),
                 "reasons": health.reasons,
                 "rows": [row.as_json() for row in rows],
+                "money": selectors.money_verdicts(),
             }
             self.stdout.write(json.dumps(document, indent=2))
         else:
             self._table(rows)
+            for realm, verdict in selectors.money_verdicts().items():
+                self.stdout.write(
+                    f"Money realm {realm} as of {verdict['as_of']}: "
+                    f"{'OK' if verdict['ok'] else 'MISMATCH'}, {verdict['summary']}"
+                )
             self.stdout.write(f"\nOverall: {health.status.upper()}")
         if health.exit_code:
             raise CommandError("; ".join(health.reasons), returncode=health.exit_code)

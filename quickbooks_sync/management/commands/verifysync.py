@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import CommandError
 
+from quickbooks_sync.management.money_output import money_verify
 from quickbooks_sync.qbo.errors import QBOError
 from quickbooks_sync.schema import MigratedCommand
 from quickbooks_sync.sync.runner import build_client, realms_to_sync, resolve_entities
@@ -26,8 +29,18 @@ class Command(MigratedCommand):
         parser.add_argument(
             "--ids", action="store_true", help="compare every Id and SyncToken, not only counts"
         )
+        parser.add_argument(
+            "--money",
+            action="store_true",
+            help="tie the local ledger out to QBO's reports (AR, AP, trial balance) to the cent",
+        )
+        parser.add_argument(
+            "--as-of", type=date.fromisoformat, metavar="YYYY-MM-DD", help="with --money"
+        )
 
     def handle(self, *args, **options) -> None:
+        if options["money"]:
+            return money_verify(self, options)
         try:
             specs = resolve_entities(options["entity"])
             realms = realms_to_sync(options["realm"])
