@@ -221,6 +221,9 @@ QB_SETTLE_SECONDS = int_setting("QB_SETTLE_SECONDS", 60, minimum=0, maximum=3600
 # Entities QBO's CDC refuses (TaxCode, TaxRate, TaxAgency, TimeActivity) are proven
 # complete by a full reconcile at most this many hours apart (registry ``cdc=False``).
 QB_RECONCILE_NO_CDC_HOURS = int_setting("QB_RECONCILE_NO_CDC_HOURS", 24, minimum=1, maximum=24 * 31)
+# CompanyInfo, Preferences and ExchangeRate are re-read at most this often (an idle cycle
+# between two reads stays one CDC request per realm).
+QB_COMPANY_FACTS_MINUTES = int_setting("QB_COMPANY_FACTS_MINUTES", 60, minimum=0, maximum=24 * 60)
 
 SYNC_INTERVAL_MINUTES = float_setting("SYNC_INTERVAL_MINUTES", 5, minimum=0.01, maximum=1440)
 # Workers claim a realm for this long and renew the claim while they work; a worker that

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 import requests
@@ -288,6 +289,12 @@ def _too_large(response: requests.Response, url: str, max_bytes: int, how: str):
 
 def _host(url: str) -> str:
     return url.split("?", 1)[0]
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port] of a URL: what a refused connection is about."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def parse_fault(body: Any) -> Fault | None:

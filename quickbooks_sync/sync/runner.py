@@ -227,17 +227,18 @@ def sync_realm(
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> list[EntityOutcome]:
-    """One realm: company facts read whole; CDC for entities with a cursor; a reconciling
-    full read for the rest, and for entities CDC refuses once their schedule is due."""
+    """One realm: CDC for entities with a cursor; company facts read whole when due
+    (``QB_COMPANY_FACTS_MINUTES``, so an idle cycle stays one request); a reconciling full
+    read for the rest, and for entities CDC refuses once their schedule is due. A
+    realm-wide failure (tokens, settings) stops the realm's cycle at once."""
     realm_id = client.realm_id
     states = {spec.name: _state_for(realm_id, spec) for spec in specs}
     outcomes: dict[str, EntityOutcome] = {}
     needs_full: dict[str, str] = {}
     incremental: list[EntitySpec] = []
     scheduled: list[EntitySpec] = []
-    qbo_now = _refresh_company_facts(
-        client, [s for s in specs if s.kind == COMPANY], states, outcomes
-    )
+    qbo_now = None
+    facts = [s for s in specs if s.kind == COMPANY]
     for spec in specs:
         state = states[spec.name]
         if spec.kind == COMPANY:
@@ -272,8 +273,17 @@ def sync_realm(
                     realm_id, name, True, result=result, duration_s=time.monotonic() - started
                 )
             needs_full.update(cycle.fallback)
-            qbo_now = qbo_now or cycle.server_time
+            qbo_now = cycle.server_time
 
+    if _realm_failed(outcomes):
+        return [outcomes[s.name] for s in specs if s.name in outcomes]
+    due = [s for s in facts if full or _fact_due(states[s.name])]
+    qbo_now = _refresh_company_facts(client, due, states, outcomes) or qbo_now
+    for spec in facts:
+        if spec not in due:
+            outcomes[spec.name] = _fact_up_to_date(realm_id, spec, states[spec.name])
+    if _realm_failed(outcomes):
+        return [outcomes[s.name] for s in specs if s.name in outcomes]
     if scheduled and qbo_now is None:
         qbo_now = _qbo_clock(client, scheduled[0])
     _schedule_no_cdc(realm_id, scheduled, states, qbo_now, needs_full, outcomes)
@@ -294,6 +304,30 @@ def sync_realm(
             should_stop=should_stop,
         )
     return [outcomes[s.name] for s in specs if s.name in outcomes]
+
+
+def _realm_failed(outcomes: dict[str, EntityOutcome]) -> bool:
+    return any(o.realm_wide for o in outcomes.values())
+
+
+def _fact_due(state: SyncState) -> bool:
+    """Company facts change rarely: re-read every ``QB_COMPANY_FACTS_MINUTES``."""
+    last = state.last_sync_success
+    every = timedelta(minutes=settings.QB_COMPANY_FACTS_MINUTES)
+    return last is None or timezone.now() - last >= every
+
+
+def _fact_up_to_date(realm_id: str, spec: EntitySpec, state: SyncState) -> EntityOutcome:
+    every = timedelta(minutes=settings.QB_COMPANY_FACTS_MINUTES)
+    last = state.last_sync_success
+    return EntityOutcome(
+        realm_id,
+        spec.name,
+        True,
+        result=EntitySyncResult(entity=spec.name, path="scheduled"),
+        note=f"up to date (read at {last.astimezone(UTC):%Y-%m-%d %H:%M:%S}Z; "
+        f"next after {(last + every).astimezone(UTC):%Y-%m-%d %H:%M:%S}Z)",
+    )
 
 
 def _refresh_company_facts(
