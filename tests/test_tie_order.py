@@ -54,9 +54,11 @@ def test_a_backfill_of_2500_rows_stamped_in_one_second_loses_none(sandbox):
     call_command("verifysync", "--ids")  # raises CommandError on any difference
 
 
-def test_a_bulk_edit_after_the_backfill_is_read_whole_by_the_next_cycle(sandbox):
+def test_a_bulk_edit_after_the_backfill_is_read_whole_by_the_next_cycle(sandbox, qbo_ordering):
     """Past CDC's 1,000-object cap the cycle falls back to a reconciling read: the same
     reader, the same crowded second."""
+    if qbo_ordering != ("shuffle", "string"):
+        pytest.skip("one ordering is enough here: the backfill test runs all three")
     bootstrap(sandbox)
     call_command("runsync", "--once", "--no-progress")
     bulk_edit(sandbox)
@@ -66,7 +68,11 @@ def test_a_bulk_edit_after_the_backfill_is_read_whole_by_the_next_cycle(sandbox)
     call_command("verifysync", "--ids")
 
 
-def test_verifysync_reads_a_crowded_second_whole_and_still_finds_a_gap(sandbox, capsys):
+def test_verifysync_reads_a_crowded_second_whole_and_still_finds_a_gap(
+    sandbox, capsys, qbo_ordering
+):
+    if qbo_ordering != ("shuffle", "numeric"):
+        pytest.skip("one ordering is enough here: the backfill test runs all three")
     bulk_edit(sandbox)
     bootstrap(sandbox)
     call_command("runsync", "--once", "--no-progress")

@@ -96,6 +96,18 @@ class SurfacePlan:
                     },
                 )
             )
+            # A second agency no rate uses yet (companies keep old agencies around).
+            rows.append(
+                (
+                    "TaxAgency",
+                    {
+                        "Id": str(int(TAX_AGENCY[0]) + 1),
+                        "DisplayName": "City Tax Office",
+                        "TaxTrackedOnSales": True,
+                        "TaxTrackedOnPurchases": False,
+                    },
+                )
+            )
             for id_, name, value in TAX_RATES:
                 rows.append(
                     (
