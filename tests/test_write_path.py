@@ -96,3 +96,12 @@ def test_a_page_mixes_inserts_updates_and_stale_rows():
 )
 def test_token_number_is_the_same_rule_as_the_sql(token, number):
     assert token_number(token) == number
+
+
+@pytest.mark.parametrize("bad", [True, False, {"value": 1}, [1], "1e400", "abc", float("nan")])
+def test_a_remembered_number_never_lets_a_non_number_through(bad):
+    """``mapping._number`` remembers conversions; the checks still run for every value
+    (``True == 1`` and unhashable values must not reach the cache)."""
+    assert write(invoice("1", "0", TotalAmt=1)).written == 1
+    prepared, skipped = writer.prepare_page(SPEC, REALM, [invoice("2", "0", TotalAmt=bad)])
+    assert (prepared, skipped) == ([], 1)
