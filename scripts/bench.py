@@ -114,13 +114,16 @@ def manage(*args: str) -> list[str]:
 
 def bootstrap(base: str, env: dict, realm: str) -> None:
     code = http(base, "POST", f"/_sandbox/realms/{realm}/codes")["code"]
-    subprocess.run(
+    done = subprocess.run(
         manage("bootstrap_tokens", "--code", code, "--realm-id", realm),
         cwd=ROOT,
         env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:
+        raise SystemExit(f"bootstrap_tokens failed:\n{done.stderr[-3000:]}")
 
 
 def fresh_database(kind: str, name: str, env: dict) -> dict:
