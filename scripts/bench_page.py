@@ -253,6 +253,9 @@ def main(base: str, realm: str) -> dict:
 
     django.setup()
     from quickbooks_sync.registry import ENTITIES
+    from quickbooks_sync.sync import gcpolicy
+
+    gcpolicy.tune()  # as runsync does; the floor runs under the same policy
 
     spec = ENTITIES["Invoice"]
     pages = fetch_pages(base, realm)

@@ -115,3 +115,24 @@ def test_remembered_numbers_stay_few_however_many_distinct_amounts():
     for cents in range(3 * mapping._NUMBERS_MAX):
         mapping._money({"Amount": cents / 100}, "Amount")
     assert 0 < len(mapping._NUMBERS) <= mapping._NUMBERS_MAX <= 10_000
+
+
+def test_runsync_collects_garbage_less_often(monkeypatch, sandbox):
+    """Half of parse + map time went to the cyclic collector with CPython's defaults."""
+    import gc
+
+    from django.core.management import call_command
+
+    from quickbooks_sync.sync import gcpolicy
+    from tests.test_e2e import bootstrap
+
+    bootstrap(sandbox)
+    before = gc.get_threshold()
+    monkeypatch.setattr(gcpolicy, "_tuned", False)
+    monkeypatch.setattr(gc, "freeze", lambda: None)  # keep this test process's objects
+    try:
+        call_command("runsync", "--once", "--no-progress")
+        assert gc.get_threshold()[0] == gcpolicy.YOUNG_THRESHOLD
+        call_command("runsync", "--once", "--no-progress")  # once per process
+    finally:
+        gc.set_threshold(*before)
