@@ -212,6 +212,9 @@ QB_PG_PREPARED_STATEMENTS = bool_setting("QB_PG_PREPARED_STATEMENTS", True)
 # Disjoint LastUpdatedTime ranges a large backfill reads at once (each one request in
 # flight at a time); bounded by QB_MAX_IN_FLIGHT through the per-realm budget.
 QB_FETCH_CONCURRENCY = int_setting("QB_FETCH_CONCURRENCY", 4, minimum=1, maximum=10)
+# Entities of one realm read at once on a full read (one thread does every database
+# write); bounded by QB_MAX_IN_FLIGHT through the per-realm budget. 1: one after another.
+QB_ENTITY_CONCURRENCY = int_setting("QB_ENTITY_CONCURRENCY", 4, minimum=1, maximum=10)
 # Refresh the access token this many seconds before it expires.
 QB_TOKEN_REFRESH_MARGIN_SECONDS = int_setting(
     "QB_TOKEN_REFRESH_MARGIN_SECONDS", 300, minimum=0, maximum=3000

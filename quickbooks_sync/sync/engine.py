@@ -37,6 +37,7 @@ from django.db import connection
 from quickbooks_sync.models import SyncState
 from quickbooks_sync.qbo.client import QBOClient, QueryPage
 from quickbooks_sync.registry import EntitySpec
+from quickbooks_sync.sync.fanout import Db, direct
 from quickbooks_sync.sync.reader import (
     Digest,
     EntityReader,
@@ -136,8 +137,12 @@ class EntitySync:
         concurrency: int = 1,
         progress: ProgressCallback | None = None,
         should_stop: Callable[[], bool] | None = None,
+        db: Db = direct,
     ) -> None:
         self.client = client
+        # Every database call goes through ``db`` (``sync.fanout``: one thread does them
+        # all when a realm's entities are read at once).
+        self.db = db
         self.spec = spec
         self.state = state
         self.realm_id = state.realm_id
@@ -202,7 +207,8 @@ class EntitySync:
         if self.hold_cursor and cursor is not None:
             self.held_cursor, cursor = cursor, None
         clock = time.perf_counter()
-        outcome = write_page(
+        outcome = self.db(
+            write_page,
             self.spec,
             self.realm_id,
             page.prepared,
@@ -246,7 +252,8 @@ class EntitySync:
             self._reconcile()
         elif self.verify_empty:
             self.result.path = "reconcile"
-            write_page(
+            self.db(
+                write_page,
                 self.spec,
                 self.realm_id,
                 [],
@@ -282,7 +289,7 @@ class EntitySync:
         return self.result
 
     def _has_local_rows(self) -> bool:
-        return self.spec.model.objects.filter(realm_id=self.realm_id).exists()
+        return self.db(self.spec.model.objects.filter(realm_id=self.realm_id).exists)
 
     # --- concurrent reading of a large backfill ------------------------------------------
 
@@ -403,7 +410,13 @@ class EntitySync:
         self.result.path = "reconcile"
         model = self.spec.model
         local = set(
-            model.objects.live().filter(realm_id=self.realm_id).values_list("qb_id", flat=True)
+            self.db(
+                lambda: list(
+                    model.objects.live()
+                    .filter(realm_id=self.realm_id)
+                    .values_list("qb_id", flat=True)
+                )
+            )
         )
         candidates = sorted(local - (self.seen_ids or set()))
         deletions: dict[str, datetime] = {}
@@ -413,7 +426,8 @@ class EntitySync:
             seen_gone_at = page.server_time or datetime.now(UTC)
             deletions.update({qb_id: seen_gone_at for qb_id in chunk if qb_id not in still_there})
             self._store(digest.payload, None)
-        outcome = write_page(
+        outcome = self.db(
+            write_page,
             self.spec,
             self.realm_id,
             [],

@@ -36,6 +36,7 @@ from quickbooks_sync.sync.engine import (
     SyncInterrupted,
     read_cursor,
 )
+from quickbooks_sync.sync.fanout import Db, direct, entity_concurrency, read_concurrently
 from quickbooks_sync.sync.presence import Presence, announced
 from quickbooks_sync.sync.scheduler import (
     companies_ensure_from_tokens,
@@ -177,11 +178,14 @@ def sync_entity(
     state: SyncState | None = None,
     progress: ProgressCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
+    db: Db = direct,
 ) -> EntityOutcome:
-    """Read one entity with the query path (incremental, or a full read that reconciles)."""
-    state = state or _state_for(client.realm_id, spec)
+    """Read one entity with the query path (incremental, or a full read that reconciles).
+
+    Every database call goes through ``db`` (``sync.fanout``)."""
+    state = state or db(_state_for, client.realm_id, spec)
     started = time.monotonic()
-    _mark_started([state])
+    db(_mark_started, [state])
     if reconcile and reason:
         logger.info(
             "realm %s: %s needs a full read and delete reconcile: %s",
@@ -201,19 +205,20 @@ def sync_entity(
             concurrency=settings.QB_FETCH_CONCURRENCY,
             progress=progress,
             should_stop=should_stop,
+            db=db,
         ).run()
     except SyncInterrupted:
-        SyncState.objects.filter(pk=state.pk).update(status=SyncState.Status.PENDING)
+        db(SyncState.objects.filter(pk=state.pk).update, status=SyncState.Status.PENDING)
         raise
     except (QBOError, CursorError, PagingError, ImproperlyConfigured) as exc:
         # ImproperlyConfigured: e.g. the token key is missing or changed; its message names
         # the setting and the fix, so it is the reason recorded, not "see the log".
-        return _failed(state, exc, started)
+        return db(_failed, state, exc, started)
     except Exception as exc:
         # Unexpected: record it (type only, a message could quote data) and let it surface.
-        _record_failure(state, f"internal error: {type(exc).__name__}; see the worker log")
+        db(_record_failure, state, f"internal error: {type(exc).__name__}; see the worker log")
         raise
-    _mark_succeeded(state, result)
+    db(_mark_succeeded, state, result)
     return EntityOutcome(
         client.realm_id, spec.name, True, result=result, duration_s=time.monotonic() - started
     )
@@ -288,12 +293,8 @@ def sync_realm(
         qbo_now = _qbo_clock(client, scheduled[0])
     _schedule_no_cdc(realm_id, scheduled, states, qbo_now, needs_full, outcomes)
 
-    for spec in specs:
-        if spec.name not in needs_full:
-            continue
-        if any(o.realm_wide for o in outcomes.values()):
-            break
-        outcomes[spec.name] = sync_entity(
+    def read(spec: EntitySpec, db: Db) -> EntityOutcome:
+        return sync_entity(
             client,
             spec,
             full=True,
@@ -302,7 +303,17 @@ def sync_realm(
             state=states[spec.name],
             progress=progress,
             should_stop=should_stop,
+            db=db,
         )
+
+    pending = [] if any(o.realm_wide for o in outcomes.values()) else specs
+    for outcome in read_concurrently(
+        [spec for spec in pending if spec.name in needs_full],
+        read,
+        concurrency=entity_concurrency(settings.QB_ENTITY_CONCURRENCY),
+        stop_after=lambda outcome: outcome.realm_wide,
+    ):
+        outcomes[outcome.entity] = outcome
     return [outcomes[s.name] for s in specs if s.name in outcomes]
 
 

@@ -18,7 +18,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -30,6 +30,7 @@ from quickbooks_sync.sync.upsert import (
     replace_children,
     stored_versions,
     token_number,
+    upsert_newer,
     upsert_rows,
 )
 from quickbooks_sync.timeutil import TimestampError, format_qbo_datetime, parse_qbo_datetime
@@ -163,37 +164,20 @@ def write_page(
     model = spec.model
     result = PageResult(skipped=skipped)
     with transaction.atomic():
-        stored = stored_versions(model, realm_id, [r.qb_id for r in records])
         now = timezone.now()
         columns = [*ROW_COLUMNS, *spec.columns]
-        rows, written = [], []
-        for record in records:
-            old = stored.get(record.qb_id)
-            if old is not None:
-                old_version = old[:2]
-                if record.version < old_version or (
-                    record.version == old_version and old[2] is None
-                ):
-                    result.unchanged += 1
-                    continue
-            rows.append(
-                (
-                    realm_id,
-                    record.qb_id,
-                    record.sync_token,
-                    record.updated_at,
-                    record.raw_json,
-                    now,
-                    now,
-                    None,
-                    *(record.fields[name] for name in spec.columns),
-                )
-            )
-            written.append(record)
-        upsert_rows(model, columns, rows)
+        if connection.vendor == "postgresql":
+            # The never-older rule runs in SQL, on the whole page at once.
+            keys = upsert_newer(model, columns, [_row(spec, realm_id, r, now) for r in records])
+            written = [r for r in records if r.qb_id in keys]
+        else:
+            written = _newer(model, realm_id, records)
+            upsert_rows(model, columns, [_row(spec, realm_id, r, now) for r in written])
+            keys = parent_keys(model, realm_id, [r.qb_id for r in written]) if spec.children else {}
+        result.written = len(written)
+        result.unchanged = len(records) - len(written)
         if spec.children and written:
-            _replace_children(spec, realm_id, written)
-        result.written = len(rows)
+            _replace_children(spec, realm_id, written, keys)
         if deletions:
             result.deleted = _soft_delete(model, realm_id, deletions, now)
         changes: dict = {}
@@ -210,9 +194,41 @@ def write_page(
     return result
 
 
-def _replace_children(spec: EntitySpec, realm_id: str, written: list[PreparedRecord]) -> None:
+def _row(spec: EntitySpec, realm_id: str, record: PreparedRecord, now: datetime) -> tuple:
+    """The row of ``ROW_COLUMNS`` + ``spec.columns`` for one record."""
+    fields = record.fields
+    return (
+        realm_id,
+        record.qb_id,
+        record.sync_token,
+        record.updated_at,
+        record.raw_json,
+        now,
+        now,
+        None,
+        *[fields[name] for name in spec.columns],
+    )
+
+
+def _newer(model, realm_id: str, records: list[PreparedRecord]) -> list[PreparedRecord]:
+    """The records the never-older rule lets through (SQLite; PostgreSQL does it in SQL):
+    newer than the stored version, or the same version of a soft-deleted row."""
+    stored = stored_versions(model, realm_id, [r.qb_id for r in records])
+    written = []
+    for record in records:
+        old = stored.get(record.qb_id)
+        if old is not None:
+            old_version = old[:2]
+            if record.version < old_version or (record.version == old_version and old[2] is None):
+                continue
+        written.append(record)
+    return written
+
+
+def _replace_children(
+    spec: EntitySpec, realm_id: str, written: list[PreparedRecord], keys: dict[str, int]
+) -> None:
     """Replace the children of the parents just written (their new versions' lines)."""
-    keys = parent_keys(spec.model, realm_id, [r.qb_id for r in written])
     parent_ids = [keys[r.qb_id] for r in written]
     for index, child in enumerate(spec.children):
         rows = [

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from quickbooks_sync import selectors
 from quickbooks_sync.schema import MigratedCommand
 from quickbooks_sync.services import companies_reschedule
+from quickbooks_sync.sync import gcpolicy
 from quickbooks_sync.sync.progress import progress_reporter
 from quickbooks_sync.sync.runner import CycleResult, EntityOutcome, run_cycle, run_worker
 from quickbooks_sync.sync.scheduler import companies_ensure_from_tokens
@@ -34,6 +35,7 @@ class Command(MigratedCommand):
         parser.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
 
     def handle(self, *args, **options) -> None:
+        gcpolicy.tune()
         stop = threading.Event()
         previous = self._install_signal_handlers(stop)
         try:
