@@ -145,12 +145,13 @@ def declare(
     )
 
 
-def _txn(*columns: m.Column) -> tuple[m.Column, ...]:
-    """The columns every transaction has, then its own."""
+def _txn(*columns: m.Column, total: str = "TotalAmt") -> tuple[m.Column, ...]:
+    """The columns every transaction has, then its own. ``total``: the JSON key of its
+    amount (``Amount`` on Transfer and CreditCardPayment)."""
     return (
         m.text("doc_number", "DocNumber", 64),
         m.day("txn_date", "TxnDate"),
-        m.money("total_amt", "TotalAmt"),
+        m.money("total_amt", total),
         m.money("home_total_amt", "HomeTotalAmt"),
         *m.currency(),
         m.text("private_note", "PrivateNote", 4000),
@@ -331,16 +332,11 @@ MORE: tuple[EntitySpec, ...] = (
     declare(
         "CreditCardPayment",
         dm.CreditCardPayment,
-        (
-            m.text("doc_number", "DocNumber", 64),
-            m.day("txn_date", "TxnDate"),
-            m.money("total_amt", "Amount"),
-            m.money("home_total_amt", "HomeTotalAmt"),
-            *m.currency(),
-            m.text("private_note", "PrivateNote", 4000),
+        _txn(
             m.ref("credit_card_account_qb_id", "CreditCardAccountRef"),
             m.ref("bank_account_qb_id", "BankAccountRef"),
             m.ref("vendor_qb_id", "VendorRef"),
+            total="Amount",
         ),
         admin=_txn_admin("credit_card_account_qb_id", "bank_account_qb_id"),
     ),
@@ -690,15 +686,10 @@ ENTITIES: dict[str, EntitySpec] = {
         declare(
             "Transfer",
             lm.Transfer,
-            (
-                m.text("doc_number", "DocNumber", 64),
-                m.day("txn_date", "TxnDate"),
-                m.money("total_amt", "Amount"),
-                m.money("home_total_amt", "HomeTotalAmt"),
-                *m.currency(),
-                m.text("private_note", "PrivateNote", 4000),
+            _txn(
                 m.ref("from_account_qb_id", "FromAccountRef"),
                 m.ref("to_account_qb_id", "ToAccountRef"),
+                total="Amount",
             ),
             admin=_txn_admin("from_account_qb_id", "to_account_qb_id"),
         ),
