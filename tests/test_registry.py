@@ -90,6 +90,9 @@ def test_sandbox_ledger_is_consistent(world):
     for bill in bills.values():
         vid = bill["VendorRef"]["value"]
         open_by_vendor[vid] = open_by_vendor.get(vid, 0) + bill["Balance"]
+    for credit in world["VendorCredit"].values():  # an open credit nets the vendor's Balance
+        vid = credit["VendorRef"]["value"]
+        open_by_vendor[vid] = open_by_vendor.get(vid, 0) - credit["Balance"]
     for vid, vendor in world["Vendor"].items():
         assert vendor["Balance"] == pytest.approx(open_by_vendor.get(vid, 0)), vid
 

@@ -86,6 +86,7 @@ def chart_resolve(*, realm_id: str, qbo_names: dict[str, str], pl_accounts: set[
     roles: dict[str, str] = {}
     pl: set[str] = set()
     retained = None
+    tax_accounts: list[str] = []
     if "Account" in ENTITIES:
         for raw in live_raw("Account", realm_id):
             acc_id, kind = str(raw.get("Id")), raw.get("AccountType")
@@ -96,10 +97,14 @@ def chart_resolve(*, realm_id: str, qbo_names: dict[str, str], pl_accounts: set[
                 roles.setdefault(P.AP, acc_id)
             if sub == "UndepositedFunds":
                 roles.setdefault(P.UNDEPOSITED, acc_id)
+            if sub in ("SalesTaxPayable", "GlobalTaxPayable"):
+                tax_accounts.append(acc_id)
             if sub == "RetainedEarnings":
                 retained = retained or acc_id
             if raw.get("Classification") in ("Revenue", "Expense"):
                 pl.add(acc_id)
+    if len(tax_accounts) == 1:  # one agency: its liability is the sales tax account
+        roles[P.SALES_TAX] = tax_accounts[0]
     by_name = {name.lower(): acc_id for acc_id, name in qbo_names.items()}
     for role, name in P.ROLE_NAMES.items():
         if role not in roles and name.lower() in by_name:

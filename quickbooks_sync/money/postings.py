@@ -3,8 +3,8 @@
 Decision: one readable table of rules, one function per transaction type, pure (raw JSON
 in, postings out). Amounts are in the home currency: every line is converted at the
 transaction's ``ExchangeRate`` (1 when absent) and rounded to the cent, and the control
-side (A/R, A/P, bank) is the negated sum of the converted lines, so every transaction
-balances to the cent. A debit is a positive amount, a credit a negative one.
+side (A/R, A/P, bank) balances them, so every transaction balances to the cent. A debit is
+a positive amount, a credit a negative one.
 
 An account the JSON does not name is a *role* (``role:AR``…), resolved to a real account
 by ``ledger`` (local Account rows, else the QBO trial balance's standard names).
@@ -15,16 +15,21 @@ type            debit                            credit
 Invoice         A/R (ARAccountRef or role),      sales lines' income accounts
                 customer; discount lines'        (ItemAccountRef, else the Item's
                 DiscountAccountRef               IncomeAccountRef); group lines by
-                                                 their inner lines
-CreditMemo      sales lines' income accounts     A/R, customer
-SalesReceipt    DepositToAccountRef (else        sales lines' income accounts
+                                                 their inner lines; TxnTaxDetail.
+                                                 TotalTax to the sales tax account
+CreditMemo      sales lines' income accounts,    A/R, customer
+                tax
+SalesReceipt    DepositToAccountRef (else        sales lines' income accounts, tax
                 Undeposited Funds)
-RefundReceipt   sales lines' income accounts     DepositToAccountRef
-Payment         DepositToAccountRef (else        A/R, customer: TotalAmt, applied
-                Undeposited Funds)               or not
+RefundReceipt   sales lines' income accounts,    DepositToAccountRef
+                tax
+Payment         DepositToAccountRef (else        A/R (ARAccountRef or role), customer:
+                Undeposited Funds)               TotalAmt, applied or not
 Bill            expense lines (AccountRef;       A/P (APAccountRef or role), vendor
                 item lines: the Item's
-                ExpenseAccountRef)
+                ExpenseAccountRef, or its
+                AssetAccountRef when Type is
+                Inventory)
 VendorCredit    A/P, vendor                      expense lines
 BillPayment     A/P, vendor: TotalAmt            CheckPayment.BankAccountRef or
                                                  CreditCardPayment.CCAccountRef
@@ -36,23 +41,32 @@ Deposit         DepositToAccountRef: TotalAmt;   each line's DepositLineDetail.
 JournalEntry    lines with PostingType Debit     lines with PostingType Credit
                 (Entity kept as counterparty)
 Transfer        ToAccountRef: Amount             FromAccountRef
+CreditCard-     CreditCardAccountRef: Amount     BankAccountRef
+Payment
 ==============  ===============================  ======================================
 
-Not modelled (the difference lands on role ``Unmodelled`` and the tie-out names it as "a
-posting rule not modelled"): sales tax (``TxnTaxDetail.TotalTax``: QBO posts it to its
-tax liability accounts), shipping and other lines whose account is not in the JSON,
-inventory asset and cost-of-goods-sold adjustments of inventory items, billable-expense
-re-charges, multi-currency revaluation (unrealised gains and losses) and the exact cent
-rounding QBO applies to foreign-currency totals. Cash basis is not derived locally: the
-tie-out compares accrual-basis reports; cash-basis reports are mirrored only.
+Home currency: lines at the transaction's ``ExchangeRate``, each rounded half away from
+zero; the control side is the total converted once (QBO's ``HomeTotalAmt``) and the cent
+the line roundings leave goes to the largest line.
+
+The sales tax account is a role (``role:SalesTaxPayable``), resolved to the one Account
+whose AccountSubType is SalesTaxPayable (or GlobalTaxPayable). Not modelled (the
+difference lands on role ``Unmodelled`` and the tie-out names it as "a posting rule not
+modelled"): several tax agencies (QBO posts each agency's tax to its own liability
+account, which no transaction's JSON names), shipping and other lines whose account is
+not in the JSON, inventory cost of goods sold on sales of inventory items (QBO posts it at
+FIFO cost), billable-expense re-charges, multi-currency revaluation (unrealised gains and
+losses) and realised exchange gains on payments at another rate than their invoice's.
+Cash basis is not derived locally: the tie-out compares accrual-basis reports;
+cash-basis reports are mirrored only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -60,6 +74,7 @@ ZERO = Decimal("0.00")
 AR = "role:AR"
 AP = "role:AP"
 UNDEPOSITED = "role:UndepositedFunds"
+SALES_TAX = "role:SalesTaxPayable"
 UNMAPPED = "role:Unmapped"  # a line whose account neither the JSON nor its Item names
 UNMODELLED = "role:Unmodelled"  # tax and whatever else the rules above leave out
 
@@ -67,6 +82,7 @@ ROLE_NAMES = {
     AR: "Accounts Receivable (A/R)",
     AP: "Accounts Payable (A/P)",
     UNDEPOSITED: "Undeposited Funds",
+    SALES_TAX: "Sales tax payable",
     UNMAPPED: "(line account unknown)",
     UNMODELLED: "(not modelled: tax, inventory, rounding)",
 }
@@ -104,7 +120,8 @@ def money(value, field: str = "Amount") -> Decimal:
 
 
 def home(amount: Decimal, rate: Decimal) -> Decimal:
-    return (amount * rate).quantize(CENT)
+    """Home-currency value to the cent, half away from zero (as money is rounded)."""
+    return (amount * rate).quantize(CENT, ROUND_HALF_UP)
 
 
 def _ref(obj: dict | None, key: str) -> tuple[str, str] | None:
@@ -154,9 +171,12 @@ class _Builder:
     ) -> list[Posting]:
         """Close the transaction: whatever of ``total`` the lines did not explain (in the
         transaction's currency, then converted) goes to UNMODELLED (``total`` None: nothing
-        to explain), and the control account takes the balancing amount."""
+        to explain), and the control account takes the total at the rate, rounded once
+        (QBO's ``HomeTotalAmt``); the cent that rounding each line leaves goes to the
+        largest line, so a fully paid foreign invoice leaves nothing on A/R."""
         explained = -self.foreign_sum * sign
-        residual_home = ZERO if total is None else home(total - explained, self.rate)
+        residual = ZERO if total is None else total - explained
+        residual_home = home(residual, self.rate)
         if residual_home:
             self.postings.append(
                 Posting(
@@ -169,7 +189,13 @@ class _Builder:
                     ROLE_NAMES[UNMODELLED],
                 )
             )
-        balance = -sum((p.amount for p in self.postings), ZERO)
+        balance = home(-self.foreign_sum + residual * sign, self.rate)
+        cents = -balance - sum((p.amount for p in self.postings), ZERO)
+        if cents and self.postings:
+            big = max(range(len(self.postings)), key=lambda i: abs(self.postings[i].amount))
+            self.postings[big] = replace(
+                self.postings[big], amount=self.postings[big].amount + cents
+            )
         account_id, name = account if isinstance(account, tuple) else (account, "")
         if balance:
             self.postings.append(
@@ -215,6 +241,11 @@ def _sales_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
         elif kind == "DiscountLineDetail":
             account = _ref(line.get("DiscountLineDetail"), "DiscountAccountRef")
             b.line(account or UNMAPPED, -sign * amount, nature="income")
+    tax_detail = b.raw.get("TxnTaxDetail")
+    if isinstance(tax_detail, dict):
+        tax = money(tax_detail.get("TotalTax"), "TxnTaxDetail.TotalTax")
+        if tax:
+            b.line(SALES_TAX, sign * tax)
 
 
 def _expense_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
@@ -229,7 +260,11 @@ def _expense_lines(b: _Builder, items: ItemLookup | None, sign: int) -> None:
             account = None
             if item and items is not None:
                 found = items(item[0]) or {}
-                account = _ref(found, "ExpenseAccountRef") or _ref(found, "AssetAccountRef")
+                # An inventory item is bought into its asset account; others are expensed.
+                if found.get("Type") == "Inventory":
+                    account = _ref(found, "AssetAccountRef")
+                else:
+                    account = _ref(found, "ExpenseAccountRef")
             b.line(account or UNMAPPED, sign * amount, nature="expense")
 
 
@@ -356,6 +391,14 @@ def transfer(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
     return b.control(UNMODELLED, None, +1)
 
 
+def credit_card_payment(raw: dict, items: ItemLookup | None = None) -> list[Posting]:
+    b = _Builder("CreditCardPayment", raw)
+    amount = money(raw.get("Amount"), "Amount")
+    b.line(_ref(raw, "CreditCardAccountRef") or UNMAPPED, amount)
+    b.line(_ref(raw, "BankAccountRef") or UNMAPPED, -amount)
+    return b.control(UNMODELLED, None, +1)
+
+
 RULES: dict[str, Callable[..., list[Posting]]] = {
     "Invoice": invoice,
     "CreditMemo": credit_memo,
@@ -369,12 +412,14 @@ RULES: dict[str, Callable[..., list[Posting]]] = {
     "Deposit": deposit,
     "JournalEntry": journal_entry,
     "Transfer": transfer,
+    "CreditCardPayment": credit_card_payment,
 }
 # Registered entities that never post (name lists and non-posting documents).
 NON_POSTING = {
     "Customer", "Vendor", "Employee", "Item", "Account", "Class", "Department", "Term",
-    "PaymentMethod", "TaxCode", "TaxRate", "TaxAgency", "Estimate", "PurchaseOrder",
-    "TimeActivity", "Budget", "CompanyInfo", "Preferences", "Attachable",
+    "PaymentMethod", "CustomerType", "TaxCode", "TaxRate", "TaxAgency", "Estimate",
+    "PurchaseOrder", "TimeActivity", "Budget", "CompanyInfo", "Preferences",
+    "ExchangeRate", "Attachable",
 }  # fmt: skip
 
 

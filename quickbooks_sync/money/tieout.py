@@ -115,7 +115,8 @@ def _aging_check(client, realm_id: str, kind: str, as_of: date) -> Check:
     qbo_items: dict[tuple[str, str], tuple[str, Decimal]] = {}
     for row in _rows(detail, "subt_open_bal"):
         cells = row.cells + [{}] * 4
-        entity, party = cells[1].get("value", ""), cells[3].get("id", "")
+        # QBO titles the type ("Credit Memo"); the entity name has no space.
+        entity, party = cells[1].get("value", "").replace(" ", ""), cells[3].get("id", "")
         qbo_items[(entity, row.qb_id)] = (party, row.amount)
     local_items = {(i.entity, i.qb_id): i for i in items}
     for diff, key in zip(check.differences, differing, strict=True):

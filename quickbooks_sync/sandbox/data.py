@@ -174,6 +174,7 @@ class SeedPlan:
             for i, p in enumerate(self.profiles)
         ] or [(*e, True) for e in existing]
         self.balances = [0.0] * len(self.profiles)
+        self.existing_delta: dict[str, float] = {}
         # Customer times first, so an invoice only goes to a customer that already existed.
         self.cust_times = plan_times(rng, anchor, n_customers)
         self.today = company_date(anchor)
@@ -327,6 +328,8 @@ class SeedPlan:
                 inv["CustomerMemo"] = {"value": "Thank you for your business!"}
             if self.profiles:
                 self.balances[ti] += balance
+            elif balance:  # an existing customer: its stored Balance grows (store.seed)
+                self.existing_delta[cid] = self.existing_delta.get(cid, 0.0) + balance
             yield _stamped(inv, iid, syncs[i], ct, lut), ct, lut
 
     def customers(self):

@@ -10,13 +10,19 @@ What "consistent" means here (and what tests rely on):
 * some payments sit in Undeposited Funds and are grouped into Deposits (to Checking) whose
   lines link the payments; the others went to Checking directly;
 * bills have expense lines; a paid bill has a BillPayment for the paid amount linking it,
-  and a vendor's Balance is the sum of its open bills;
-* journal entries balance (debits == credits); transfers move money between two banks.
+  and a vendor's Balance is the sum of its open bills less its open vendor credits;
+* journal entries balance (debits == credits) and credit a bank or the card, never A/P
+  (an A/P line needs a vendor); transfers move money between two banks;
+* open credits count: credit memos stay open (``Balance`` = ``RemainingCredit`` =
+  ``TotalAmt``) and lower their customer's Balance, vendor credits stay open and lower
+  their vendor's Balance, so a party's Balance is its open items in its own currency;
+* items carry the accounts a bill line posts to (``ExpenseAccountRef``; inventory items
+  ``AssetAccountRef``), and the chart has QBO's Retained Earnings and a sales tax account
+  (``SYSTEM_ACCOUNTS``).
 
-Simplifications (documented, not hidden): credit memos are generated fully used
-(``Balance`` 0) so customer balances stay those of the invoices; vendor credits stay open
-and do not reduce the vendor's Balance; every entity draws its timestamps from
-``data.plan_times`` (bulk-edit clusters included), a transaction created after the
+``sandbox/general_ledger.py`` posts all of it, and ``tests/money`` checks that its agings
+equal its A/R and A/P postings and every party's Balance. Every entity draws its timestamps
+from ``data.plan_times`` (bulk-edit clusters included), a transaction created after the
 records it references. Deterministic per seed, like ``data``.
 """
 
@@ -47,9 +53,18 @@ CHART = (
     ("84", "Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
     ("86", "Discounts given", "Income", "DiscountsRefundsGiven", "Revenue"),
 )
-NAMES = {a[0]: a[1] for a in CHART}
+# Accounts every QBO company has that the first chart lacked; seeded with the chart's first
+# timestamps (no random draws, so the rest of the seed data is unchanged).
+SYSTEM_ACCOUNTS = (
+    ("2", "Retained Earnings", "Equity", "RetainedEarnings", "Equity"),
+    ("89", "Board of Equalization Payable", "Other Current Liability", "SalesTaxPayable",
+     "Liability"),
+)  # fmt: skip
+NAMES = {a[0]: a[1] for a in (*CHART, *SYSTEM_ACCOUNTS)}
+CLASSIFICATION = {a[0]: a[4] for a in (*CHART, *SYSTEM_ACCOUNTS)}
 EXPENSES = ("7", "9", "13", "15", "17", "20")
 INCOME, UNDEPOSITED, CHECKING, SAVINGS, CARD, AR, AP = "79", "4", "35", "36", "41", "84", "33"
+COGS, INVENTORY, RETAINED_EARNINGS, SALES_TAX = "80", "81", "2", "89"
 RATES = {c[0]: c[2] for c in CURRENCIES}
 
 
@@ -88,7 +103,11 @@ class LedgerPlan:
         self.rng, self.anchor, self.ids, self.counts = rng, anchor, ids, counts
         self.customers: list[tuple[str, str, str]] = []
         self.payees: list[tuple[str, str]] = []
-        self.vendor_balance: dict[str, float] = {}
+        self.vendor_balance: dict[str, float] = {}  # open bills
+        # Balance changes of this batch's open credits (vendor credits, credit memos): a
+        # vendor's or customer's Balance nets its open credits, as QBO's does.
+        self.vendor_delta: dict[str, float] = {}
+        self.customer_delta: dict[str, float] = {}
         self.vendor_currency: dict[str, str] = {}
         self.today = company_date(anchor)
 
@@ -120,9 +139,11 @@ class LedgerPlan:
             rows.append(
                 (str(start + i), f"{NAMES[parent]} {i + 1}", "Expense", "", "Expense", parent)
             )
-        for (id_, name, typ, sub, cls, parent), (ct, lut, sync) in zip(
-            rows, self._times(len(rows)), strict=True
-        ):
+        times = self._times(len(rows))
+        if first_batch:
+            rows += [(*a, None) for a in SYSTEM_ACCOUNTS]
+            times += [times[0]] * len(SYSTEM_ACCOUNTS)
+        for (id_, name, typ, sub, cls, parent), (ct, lut, sync) in zip(rows, times, strict=True):
             obj = {
                 "Name": name,
                 "SubAccount": parent is not None,
@@ -154,13 +175,14 @@ class LedgerPlan:
                 "Type": "Inventory" if inventory else "Service",
                 "UnitPrice": price,
                 "IncomeAccountRef": acct(INCOME),
+                # Bills buy items too: a purchased service is a cost of goods sold.
+                "ExpenseAccountRef": acct(COGS),
                 "Taxable": False,
                 "TrackQtyOnHand": inventory,
             }
             if inventory:
                 obj.update(
-                    ExpenseAccountRef=acct("80"),
-                    AssetAccountRef=acct("81"),
+                    AssetAccountRef=acct(INVENTORY),
                     PurchaseCost=round(price * 0.6, 2),
                     QtyOnHand=self.rng.randint(0, 500),
                     Sku=f"SKU-{id_:05d}",
@@ -185,6 +207,7 @@ class LedgerPlan:
     def vendors(self, profiles: list[dict]):
         for p, (ct, lut, sync) in zip(profiles, self._times(len(profiles)), strict=True):
             bal = _money(self.vendor_balance.get(str(p["Id"]), 0.0))
+            credits = self.vendor_delta.pop(str(p["Id"]), 0.0)
             obj = {
                 "DisplayName": p["company"],
                 "CompanyName": p["company"],
@@ -193,7 +216,7 @@ class LedgerPlan:
                 "PrintOnCheckName": p["company"],
                 "Active": bal > 0 or self.rng.random() >= 0.1,
                 "Vendor1099": self.rng.random() < 0.2,
-                "Balance": bal,
+                "Balance": _money(bal + credits),
                 "CurrencyRef": currency_ref(p["cur"]),
                 "PrimaryEmailAddr": {"Address": f"ap{p['Id']}@vendor.example"},
             }
@@ -308,8 +331,9 @@ class LedgerPlan:
                     obj["DepositToAccountRef"] = acct(self.rng.choice((UNDEPOSITED, CHECKING)))
                 elif entity == "RefundReceipt":
                     obj["DepositToAccountRef"] = acct(CHECKING)
-                else:
-                    obj["RemainingCredit"] = 0
+                else:  # an open credit: the customer owes that much less
+                    obj.update(Balance=total, RemainingCredit=total)
+                    self.customer_delta[cid] = self.customer_delta.get(cid, 0.0) - total
                 yield entity, _stamped(obj, self._next(entity), sync, ct, lut), ct, lut
 
     # -- vendor side --------------------------------------------------------------------
@@ -400,6 +424,7 @@ class LedgerPlan:
         for ct, lut, sync in self._times(self.counts.get("vendor_credits", 0)):
             vid, vname = self.rng.choice(self.payees)
             lines, total = self._expense_lines(1)
+            self.vendor_delta[vid] = self.vendor_delta.get(vid, 0.0) - total
             obj = {
                 "VendorRef": {"value": vid, "name": vname},
                 "APAccountRef": acct(AP),
@@ -433,7 +458,8 @@ class LedgerPlan:
                 _je_line(n + 1, "Debit", self.rng.choice(EXPENSES), a, "Accrual")
                 for n, a in enumerate(amounts)
             ]
-            lines.append(_je_line(legs + 1, "Credit", self.rng.choice((AP, CHECKING)), total, ""))
+            # Credited to a bank or card: an A/P line would need a vendor and be a payable.
+            lines.append(_je_line(legs + 1, "Credit", self.rng.choice((CARD, CHECKING)), total, ""))
             obj = {
                 "DocNumber": f"JE{self.ids['JournalEntry']}",
                 "Adjustment": self.rng.random() < 0.1,

@@ -135,23 +135,29 @@ def _entries(records, basis: str) -> list[ledger.Entry]:
     return entries
 
 
-def _classification(account: str) -> str:
-    return ledger.ACCOUNTS.get(account, (f"Account {account}", "Asset"))[1]
+class _Chart:
+    """The realm's accounts: name and classification by Id."""
 
+    def __init__(self, records) -> None:
+        self.accounts = ledger.chart(records)
 
-def _name(account: str) -> str:
-    return ledger.ACCOUNTS.get(account, (f"Account {account}", "Asset"))[0]
+    def classification(self, account: str) -> str:
+        return self.accounts.get(account, (f"Account {account}", "Asset"))[1]
+
+    def name(self, account: str) -> str:
+        return self.accounts.get(account, (f"Account {account}", "Asset"))[0]
 
 
 def _balances(records, basis: str, end: date) -> dict[str, Decimal]:
     """Closing balances at ``end``; earlier years' revenue/expense sit in Retained Earnings."""
     fy_start = date(end.year, 1, 1).isoformat()
+    chart = _Chart(records)
     out: dict[str, Decimal] = defaultdict(Decimal)
     for e in _entries(records, basis):
         if e.txn_date > end.isoformat():
             continue
         account = e.account
-        if _classification(account) in ("Revenue", "Expense") and e.txn_date < fy_start:
+        if chart.classification(account) in ("Revenue", "Expense") and e.txn_date < fy_start:
             account = ledger.RETAINED_EARNINGS
         out[account] += e.amount
     return {k: v for k, v in out.items() if v}
@@ -159,6 +165,7 @@ def _balances(records, basis: str, end: date) -> dict[str, Decimal]:
 
 def trial_balance(records, basis, start, end) -> dict:
     rows, debit, credit = [], Decimal(0), Decimal(0)
+    _name = _Chart(records).name
     for account, amount in sorted(
         _balances(records, basis, end).items(), key=lambda kv: _name(kv[0])
     ):
@@ -174,8 +181,10 @@ def trial_balance(records, basis, start, end) -> dict:
     return {"Columns": {"Column": columns}, "Rows": {"Row": rows}}
 
 
-def _section(title: str, group: str, lines: list[tuple[str, Decimal]], total_label: str) -> dict:
-    data = [{"ColData": [{"value": _name(a), "id": a}, {"value": _fmt(v)}], "type": "Data"}
+def _section(
+    chart: _Chart, title: str, group: str, lines: list[tuple[str, Decimal]], total_label: str
+) -> dict:
+    data = [{"ColData": [{"value": chart.name(a), "id": a}, {"value": _fmt(v)}], "type": "Data"}
             for a, v in lines]  # fmt: skip
     total = sum((v for _, v in lines), Decimal(0))
     return {
@@ -192,12 +201,13 @@ def profit_and_loss(records, basis, start, end) -> dict:
     for e in _entries(records, basis):
         if start.isoformat() <= e.txn_date <= end.isoformat():
             sums[e.account] += e.amount
-    income = sorted((a, -v) for a, v in sums.items() if _classification(a) == "Revenue" and v)
-    expense = sorted((a, v) for a, v in sums.items() if _classification(a) == "Expense" and v)
+    chart = _Chart(records)
+    income = sorted((a, -v) for a, v in sums.items() if chart.classification(a) == "Revenue" and v)
+    expense = sorted((a, v) for a, v in sums.items() if chart.classification(a) == "Expense" and v)
     net = sum((v for _, v in income), Decimal(0)) - sum((v for _, v in expense), Decimal(0))
     rows = [
-        _section("Income", "Income", income, "Total Income"),
-        _section("Expenses", "Expenses", expense, "Total Expenses"),
+        _section(chart, "Income", "Income", income, "Total Income"),
+        _section(chart, "Expenses", "Expenses", expense, "Total Expenses"),
         {"Summary": {"ColData": [{"value": "Net Income"}, {"value": f"{net:.2f}"}]},
          "type": "Section", "group": "NetIncome"},
     ]  # fmt: skip
@@ -207,6 +217,8 @@ def profit_and_loss(records, basis, start, end) -> dict:
 
 def balance_sheet(records, basis, start, end) -> dict:
     balances = _balances(records, basis, end)
+    chart = _Chart(records)
+    _classification = chart.classification
     fy_start = date(end.year, 1, 1)
     net_income = Decimal(0)
     for e in _entries(records, basis):
@@ -216,16 +228,16 @@ def balance_sheet(records, basis, start, end) -> dict:
     assets = sorted((a, v) for a, v in balances.items() if _classification(a) == "Asset")
     liabilities = sorted((a, -v) for a, v in balances.items() if _classification(a) == "Liability")
     equity = sorted((a, -v) for a, v in balances.items() if _classification(a) == "Equity")
-    eq = _section("Equity", "Equity", equity, "Total Equity")
+    eq = _section(chart, "Equity", "Equity", equity, "Total Equity")
     eq["Rows"]["Row"].append(
         {"ColData": [{"value": "Net Income"}, {"value": _fmt(net_income)}], "type": "Data"}
     )
     eq_total = sum((v for _, v in equity), Decimal(0)) + net_income
     eq["Summary"]["ColData"][1]["value"] = f"{eq_total:.2f}"
-    liab = _section("Liabilities", "Liabilities", liabilities, "Total Liabilities")
+    liab = _section(chart, "Liabilities", "Liabilities", liabilities, "Total Liabilities")
     both = sum((v for _, v in liabilities), Decimal(0)) + eq_total
     rows = [
-        _section("ASSETS", "TotalAssets", assets, "TOTAL ASSETS"),
+        _section(chart, "ASSETS", "TotalAssets", assets, "TOTAL ASSETS"),
         {"Header": {"ColData": [{"value": "LIABILITIES AND EQUITY"}, {"value": ""}]},
          "Rows": {"Row": [liab, eq]},
          "Summary": {"ColData": [{"value": "TOTAL LIABILITIES AND EQUITY"},
@@ -251,13 +263,13 @@ def _bucket(due: str, as_of: date) -> str:
 
 def _open_items(records, kind: str, as_of: date):
     """(entity, obj, party id, home open amount, bucket) of open items of ``kind``."""
-    for entity, (party_kind, sign, ref_key) in ledger.OPEN_ITEMS.items():
+    for entity, (party_kind, sign, ref_key, field) in ledger.OPEN_ITEMS.items():
         if party_kind != kind:
             continue
         for obj in records.get(entity, {}).values():
             if str(obj.get("TxnDate", "")) > as_of.isoformat():
                 continue
-            amount = sign * ledger.to_home(obj.get("Balance"), obj.get("ExchangeRate", 1))
+            amount = sign * ledger.to_home(obj.get(field), obj.get("ExchangeRate", 1))
             if amount:
                 party = str((obj.get(ref_key) or {}).get("value", ""))
                 due = str(obj.get("DueDate") or obj.get("TxnDate") or "")

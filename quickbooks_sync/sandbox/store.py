@@ -152,6 +152,7 @@ class SandboxState:
             n_inv = itab.bulk_insert(plan.invoices())
             realm.next_doc += n_inv
             n_cust = ctab.bulk_insert(plan.customers())
+            _adjust_balances(ctab, plan.existing_delta)
             made = {"customers": n_cust, "invoices": n_inv}
             made.update(self._seed_ledger(realm, plan, anchor, seed, ledger, n_inv))
             return made
@@ -209,6 +210,13 @@ class SandboxState:
         ):
             by_entity[entity].append((obj, ct, lut))
         made["vendors"] = tabs["Vendor"].bulk_insert(lp.vendors(profiles))
+        # Parties of earlier batches: their Balance takes this batch's open bills and credits.
+        new_vendors = {str(p["Id"]) for p in profiles}
+        vendor_changes = {v: b for v, b in lp.vendor_balance.items() if v not in new_vendors}
+        for vid, delta in lp.vendor_delta.items():
+            vendor_changes[vid] = vendor_changes.get(vid, 0.0) + delta
+        _adjust_balances(tabs["Vendor"], vendor_changes)
+        _adjust_balances(tabs["Customer"], lp.customer_delta)
         recent = tabs["Invoice"].ids[
             len(tabs["Invoice"].ids) - min(n_inv, 4 * counts.get("estimates", 0)) :
         ]
@@ -556,3 +564,16 @@ class SandboxState:
     def set_throttle(self, enabled: bool) -> None:
         self.throttle_enabled = bool(enabled)
         self.throttle.reset_windows()
+
+
+def _adjust_balances(tab, changes: dict[str, float]) -> None:
+    """Add each party's change to its stored Balance (seeding: same version and time)."""
+    for party, delta in changes.items():
+        row = tab.get(int(party))
+        if row is None or not round(delta, 2):
+            continue
+        obj = row.obj()
+        for key in ("Balance", "BalanceWithJobs"):
+            if key in obj:
+                obj[key] = round(obj[key] + delta, 2)
+        tab.rewrite(obj)

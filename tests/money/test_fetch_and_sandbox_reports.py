@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -69,15 +71,75 @@ def state():
     return SandboxState(SandboxConfig(seed=3, customers=8, invoices=40))
 
 
+NON_POSTING_DOCUMENTS = {"Estimate", "PurchaseOrder"}  # amounts, but a promise, not a posting
+
+
 def test_every_sandbox_entity_with_amounts_has_a_posting_function(state):
+    """Every sandbox entity either posts or is declared non-posting (never both), every
+    entity with amounts posts unless it is a document that QBO does not post, and each
+    transaction's entries balance and land on accounts of the realm's own chart."""
     realm = state.cfg.realms[0]
+    records = {e: state.records(realm, e) for e in SANDBOX_ENTITIES}
+    chart = set(records["Account"])
     for entity in SANDBOX_ENTITIES:
-        objects = state.records(realm, entity).values()
+        objects = records[entity].values()
+        posts = entity in sandbox_ledger.POSTERS
+        assert posts != (entity in sandbox_ledger.NON_POSTING), entity
         has_amounts = any("TotalAmt" in o or "Amount" in o for o in objects)
-        if has_amounts:
-            assert entity in sandbox_ledger.POSTERS, f"sandbox {entity} posts nothing"
-        else:
-            assert entity in sandbox_ledger.NON_POSTING | set(sandbox_ledger.POSTERS), entity
+        if has_amounts and entity not in NON_POSTING_DOCUMENTS:
+            assert posts, f"sandbox {entity} posts nothing"
+        if posts:
+            assert objects, f"the sandbox seeds no {entity}"
+            for obj in objects:
+                entries = sandbox_ledger.POSTERS[entity](obj, records)
+                assert entries, f"{entity} {obj['Id']} posts nothing"
+                assert sum(e.amount for e in entries) == 0, f"{entity} {obj['Id']}"
+                assert {e.account for e in entries} <= chart, f"{entity} {obj['Id']}"
+
+
+@pytest.mark.parametrize("seed", [3, 7])
+def test_sandbox_open_items_agree_with_its_ledger_and_party_balances(seed):
+    """The generator's stored balances are those of its own transactions: per customer and
+    vendor, the aging (open items at their rate) equals the A/R or A/P postings, and the
+    open items in the party's currency equal its ``Balance``."""
+    state = SandboxState(SandboxConfig(seed=seed, customers=30, invoices=120))
+    realm = state.cfg.realms[0]
+    records = {e: state.records(realm, e) for e in SANDBOX_ENTITIES}
+    entries = sandbox_ledger.general_ledger(records)
+    far = date(2999, 1, 1)
+    for kind, account, party_entity, sign in (
+        ("customer", sandbox_ledger.AR_ACCOUNT, "Customer", 1),
+        ("vendor", sandbox_ledger.AP_ACCOUNT, "Vendor", -1),
+    ):
+        aging, control, own = defaultdict(Decimal), defaultdict(Decimal), defaultdict(Decimal)
+        credits = 0
+        for entity, obj, party, amount, _ in sandbox_reports._open_items(records, kind, far):
+            aging[party] += amount
+            _, item_sign, _, field = sandbox_ledger.OPEN_ITEMS[entity]
+            own[party] += item_sign * Decimal(str(obj[field]))
+            credits += item_sign < 0
+        for e in entries:
+            if e.account == account:
+                control[e.party] += sign * e.amount
+        assert {p: v for p, v in aging.items() if v} == {p: v for p, v in control.items() if v}
+        assert credits, f"no open credit for any {kind}"
+        for party, obj in records[party_entity].items():
+            assert Decimal(str(obj["Balance"])) == own.get(party, 0), (party_entity, party)
+
+
+def test_a_second_seed_batch_keeps_balances_consistent():
+    state = SandboxState(SandboxConfig(seed=5, customers=10, invoices=30))
+    realm = state.cfg.realms[0]
+    state.seed(realm, 0, 20, **state.cfg.ledger_counts() | {"vendors": 0})
+    records = {e: state.records(realm, e) for e in SANDBOX_ENTITIES}
+    for party_entity, kind in (("Customer", "customer"), ("Vendor", "vendor")):
+        own: dict[str, Decimal] = defaultdict(Decimal)
+        for entity, (k, sign, ref, field) in sandbox_ledger.OPEN_ITEMS.items():
+            if k == kind:
+                for obj in records[entity].values():
+                    own[obj[ref]["value"]] += sign * Decimal(str(obj.get(field) or 0))
+        for party, obj in records[party_entity].items():
+            assert Decimal(str(obj["Balance"])) == own.get(party, 0), (party_entity, party)
 
 
 @pytest.mark.parametrize("name", sandbox_reports.REPORTS)

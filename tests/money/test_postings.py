@@ -47,7 +47,7 @@ def test_invoice_debits_ar_and_credits_income_per_line():
     assert ar.counterparty == ("customer", "58") and ar.txn_id == "130"
 
 
-def test_invoice_income_account_from_item_discount_group_and_tax_unmodelled():
+def test_invoice_income_account_from_item_discount_group_and_tax():
     items = {"7": {"IncomeAccountRef": {"value": "81"}}}.get
     raw = {"Id": "1", "TotalAmt": 98, "ARAccountRef": {"value": "84"},
            "TxnTaxDetail": {"TotalTax": 8},
@@ -60,8 +60,18 @@ def test_invoice_income_account_from_item_discount_group_and_tax_unmodelled():
         "84": Decimal("98.00"),
         "81": Decimal("-100.00"),
         "86": Decimal("10.00"),
-        P.UNMODELLED: Decimal("-8.00"),
+        P.SALES_TAX: Decimal("-8.00"),
     }
+
+
+def test_invoice_amount_no_line_explains_is_unmodelled():
+    """Shipping (no account in the JSON) leaves TotalAmt above lines + tax."""
+    raw = {"Id": "1", "TotalAmt": 115, "TxnTaxDetail": {"TotalTax": 2},
+           "Line": [sales_line(100),
+                    {"Amount": 10, "DetailType": "SalesItemLineDetail",
+                     "SalesItemLineDetail": {"ItemRef": {"value": "SHIPPING_ITEM_ID"},
+                                             "ItemAccountRef": {"value": "79"}}}]}  # fmt: skip
+    assert net(P.invoice(raw))[P.UNMODELLED] == Decimal("-3.00")
 
 
 def test_invoice_in_foreign_currency_converts_each_line_and_balances():
@@ -69,7 +79,22 @@ def test_invoice_in_foreign_currency_converts_each_line_and_balances():
            "Line": [sales_line(5.005), sales_line(5.005, account="80")]}  # fmt: skip
     out = P.invoice(raw)
     assert balanced(out)
-    assert net(out)["79"] == Decimal("-3.65")
+    # A/R is HomeTotalAmt (10.01 x 0.73 = 7.3073 -> 7.31); the lines round to 3.65 each
+    # and the cent left over goes to the largest (the first of equals).
+    assert net(out) == {P.AR: Decimal("7.31"), "79": Decimal("-3.66"), "80": Decimal("-3.65")}
+
+
+def test_foreign_payment_of_a_foreign_invoice_clears_ar_to_the_cent():
+    invoice = {"Id": "2", "TotalAmt": 10.01, "ExchangeRate": 0.73,
+               "Line": [sales_line(5.005), sales_line(5.005)]}  # fmt: skip
+    pay = {"Id": "3", "TotalAmt": 10.01, "ExchangeRate": 0.73, "Line": []}
+    ar = sum(p.amount for p in P.invoice(invoice) + P.payment(pay) if p.account == P.AR)
+    assert ar == 0
+
+
+def test_home_rounds_half_away_from_zero():
+    assert P.home(Decimal("2.50"), Decimal("0.73")) == Decimal("1.83")  # 1.825
+    assert P.home(Decimal("-2.50"), Decimal("0.73")) == Decimal("-1.83")
 
 
 def test_unmapped_line_account_is_named():
@@ -114,6 +139,15 @@ def test_bill_debits_expenses_and_credits_ap_with_item_lines():
     out = P.bill(raw, items)
     assert net(out) == {"7": Decimal("100.00"), "60": Decimal("50.00"), P.AP: Decimal("-150.00")}
     assert next(p for p in out if p.account == P.AP).counterparty == ("vendor", "41")
+
+
+def test_bill_item_line_of_an_inventory_item_debits_its_asset_account():
+    items = {"6": {"Type": "Inventory", "ExpenseAccountRef": {"value": "80"},
+                   "AssetAccountRef": {"value": "81"}}}.get  # fmt: skip
+    raw = {"Id": "7", "TotalAmt": 50, "VendorRef": {"value": "41"},
+           "Line": [{"Amount": 50, "DetailType": "ItemBasedExpenseLineDetail",
+                     "ItemBasedExpenseLineDetail": {"ItemRef": {"value": "6"}}}]}  # fmt: skip
+    assert net(P.bill(raw, items)) == {"81": Decimal("50.00"), P.AP: Decimal("-50.00")}
 
 
 def test_vendor_credit_reverses_a_bill():
@@ -187,6 +221,12 @@ def test_transfer_moves_money_between_accounts():
     assert net(P.transfer(raw)) == {"36": Decimal("500.00"), "35": Decimal("-500.00")}
 
 
+def test_credit_card_payment_pays_the_card_from_the_bank():
+    raw = {"Id": "17", "TxnDate": "2026-03-01", "Amount": 250.5,
+           "BankAccountRef": {"value": "35"}, "CreditCardAccountRef": {"value": "41"}}  # fmt: skip
+    assert net(P.credit_card_payment(raw)) == {"41": Decimal("250.50"), "35": Decimal("-250.50")}
+
+
 def test_voided_transaction_posts_nothing():
     raw = {"Id": "16", "TotalAmt": 0, "PrivateNote": "Voided", "Line": [sales_line(0), SUBTOTAL]}
     assert P.invoice(raw) == []
@@ -197,3 +237,48 @@ def test_every_rule_balances_and_rejects_garbage(entity):
     assert balanced(P.postings_of(entity, {"Id": "1", "TotalAmt": 12.34, "Amount": 1}))
     with pytest.raises(P.PostingError):
         P.postings_of(entity, {"Id": "1", "TotalAmt": "x", "Amount": "x", "Line": "x"})
+
+
+# -- the rules against the JSON the sandbox serves ------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sandbox_books():
+    """The bundled company (default config: every ledger entity, EUR/GBP/CAD parties)."""
+    from quickbooks_sync.sandbox import SandboxConfig, SandboxState
+    from quickbooks_sync.sandbox import general_ledger as sandbox_ledger
+
+    state = SandboxState(SandboxConfig())
+    realm = state.cfg.realms[0]
+    records = {e: state.records(realm, e) for e in state.realm(realm).tables}
+    expected: dict[tuple[str, str], dict[str, Decimal]] = {}
+    for entry in sandbox_ledger.general_ledger(records):
+        per = expected.setdefault((entry.txn_type, entry.txn_id), {})
+        per[entry.account] = per.get(entry.account, Decimal(0)) + entry.amount
+    return records, expected
+
+
+ROLES = {P.AR: "84", P.AP: "33", P.UNDEPOSITED: "4", P.SALES_TAX: "89"}
+
+
+@pytest.mark.parametrize("entity", sorted(P.RULES))
+def test_rule_reads_the_sandbox_json_of_each_type_as_the_sandbox_ledger_posts_it(
+    entity, sandbox_books
+):
+    """Field names checked on real payloads: each transaction the sandbox serves posts,
+    account by account and to the cent, what the sandbox's own ledger says (roles resolved
+    to the sandbox chart), nothing unmapped or unmodelled, foreign ones included."""
+    records, expected = sandbox_books
+    items = records["Item"].get
+    objects = records[entity].values()
+    assert objects, f"the sandbox seeds no {entity}"
+    for raw in objects:
+        got: dict[str, Decimal] = {}
+        for p in P.postings_of(entity, raw, items):
+            account = ROLES.get(p.account, p.account)
+            got[account] = got.get(account, Decimal(0)) + p.amount
+        got = {k: v for k, v in got.items() if v}
+        want = {k: v for k, v in expected.get((entity, raw["Id"]), {}).items() if v}
+        assert got == want, f"{entity} {raw['Id']}"
+    if entity in ("Invoice", "Payment", "Bill", "BillPayment", "CreditMemo"):
+        assert any("ExchangeRate" in raw for raw in objects), f"no foreign {entity}"
