@@ -61,7 +61,7 @@ postgres:
 ## Benchmark (issue 20): the realistic company, the 100k-invoice backfill and a 25k-record
 ## company at 0.25 s a request under QBO's limits; per-page cost against the floor;
 ## verifysync --ids; idle cycle; memory at 10k/200k records; SQLite and PostgreSQL.
-## About 15-20 minutes on a 2-core machine; bench-quick runs a tenth of it in a few.
+## About 7 minutes on the 2-core machine; bench-quick runs a tenth of it in about one.
 bench: install postgres
 	$(PY) scripts/bench.py
 

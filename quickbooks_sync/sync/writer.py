@@ -3,8 +3,9 @@
 Decision: a page is validated record by record (a malformed record is skipped and
 counted, its Id and reason logged, never its payload) and written with one bulk upsert
 in the same transaction as the cursor that covers it, so a crash leaves either both or
-neither. A row is never replaced by an older version: (LastUpdatedTime, SyncToken) of
-the stored row is compared first, in one query per page.
+neither. A row is never replaced by an older version of it (``sync.upsert`` states the
+rule): on SQLite the stored versions are read first, in one query per page; on
+PostgreSQL the upsert's ``WHERE`` applies the rule and ``RETURNING`` says what was written.
 
 Children (lines, linked transactions) follow their parent: they are replaced in the same
 transaction, for exactly the parents written. When the stored parent is newer (so the row
