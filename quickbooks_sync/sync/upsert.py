@@ -190,7 +190,27 @@ def _pg_upsert_plan(model: type[models.Model], columns: tuple[str, ...]):
         f"RETURNING {table}.qb_id, {table}.{_quote(model._meta.pk.column)}"
     )
     defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
-    return create, copy, upsert, defaults
+    return create, copy, upsert, defaults, _json_positions(named)
+
+
+def _json_positions(fields: Sequence[models.Field]) -> tuple[int, ...]:
+    """Positions of JSON columns: COPY takes their JSON text, not a dict or list
+    (``raw_data`` is serialised once already; e.g. ``custom_fields`` is not)."""
+    return tuple(i for i, f in enumerate(fields) if isinstance(f, models.JSONField))
+
+
+def _json_text(rows: Sequence[Sequence[Any]], positions: tuple[int, ...]) -> Sequence:
+    if not positions:
+        return rows
+    out = []
+    for row in rows:
+        row = list(row)
+        for i in positions:
+            value = row[i]
+            if value is not None and not isinstance(value, str):
+                row[i] = dump_json(value)
+        out.append(row)
+    return out
 
 
 def upsert_newer(
@@ -203,7 +223,8 @@ def upsert_newer(
     Call inside a transaction."""
     if not rows:
         return {}
-    create, copy, upsert, defaults = _pg_upsert_plan(model, tuple(columns))
+    create, copy, upsert, defaults, json_at = _pg_upsert_plan(model, tuple(columns))
+    rows = _json_text(rows, json_at)
     with _pg_cursor() as cursor:
         cursor.execute(create, prepare=False)  # two statements: the simple protocol
         with cursor.copy(copy) as pipe:
@@ -219,12 +240,13 @@ def upsert_newer(
 
 
 @lru_cache(maxsize=64)
-def _pg_copy_plan(model: type[models.Model], columns: tuple[str, ...]) -> str:
+def _pg_copy_plan(model: type[models.Model], columns: tuple[str, ...]):
     fields = [model._meta.get_field(name) for name in columns]
-    return (
+    copy = (
         f"COPY {_quote(model._meta.db_table)} "
         f"({', '.join(_quote(f.column) for f in fields)}) FROM STDIN"
     )
+    return copy, _json_positions(fields)
 
 
 def _pg_cursor():
@@ -262,9 +284,10 @@ def replace_children(
                 prepare=_prepare(),
             )
             if rows:
-                with cursor.copy(_pg_copy_plan(model, tuple(columns))) as pipe:
+                copy, json_at = _pg_copy_plan(model, tuple(columns))
+                with cursor.copy(copy) as pipe:
                     write = pipe.write_row
-                    for row in rows:
+                    for row in _json_text(rows, json_at):
                         write(row)
         return
     with connection.cursor() as cursor:
