@@ -126,7 +126,7 @@ def floor_rows(spec, pages: list[bytes]) -> list[tuple[list, list[list]]]:
                 r.raw_json,
                 stamp(now),
                 stamp(now),
-                *[r.fields[c] for c in spec.columns],
+                *[_plain(r.fields[c]) for c in spec.columns],
                 *defaults,
             )
             for r in prepared
@@ -137,6 +137,15 @@ def floor_rows(spec, pages: list[bytes]) -> list[tuple[list, list[list]]]:
         ]
         out.append((parents, children))
     return out
+
+
+def _plain(value):
+    """A JSON column's value (e.g. custom_fields) as the JSON text a driver binds."""
+    if isinstance(value, dict | list):
+        import orjson
+
+        return orjson.dumps(value).decode()
+    return value
 
 
 def floor(spec, pages: list[bytes], rows: list) -> dict:
