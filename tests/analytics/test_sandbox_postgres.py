@@ -76,9 +76,23 @@ def test_views_over_the_synced_sandbox_balance_and_join(synced, capsys):
         == 0
     )
     assert scalar(f"SELECT min(index) FROM {SCHEMA}.invoice_line") == 0
+
+    def links(txn_type: str) -> int:
+        return sum(
+            1
+            for i in Invoice.objects.all()
+            for link in i.raw_data.get("LinkedTxn") or []
+            if link.get("TxnType") == txn_type
+        )
+
+    # Invoices link the payments that paid them and (since #17) the estimates they came from.
     assert scalar(
         f"SELECT count(*) FROM {SCHEMA}.invoice_linked_txn WHERE payment_id IS NOT NULL"
-    ) == sum(1 for i in Invoice.objects.all() if i.raw_data.get("LinkedTxn"))
+    ) == links("Payment")
+    assert scalar(
+        f"SELECT count(*) FROM {SCHEMA}.invoice_linked_txn WHERE estimate_id IS NOT NULL"
+    ) == links("Estimate")
+    assert links("Estimate") > 0
     foreign = Invoice.objects.exclude(raw_data__CurrencyRef__value="USD").first()
     assert (
         scalar(f"SELECT exchange_rate FROM {SCHEMA}.invoice WHERE id = %s", [foreign.qb_id])
