@@ -67,6 +67,18 @@ def browser():
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
+@pytest.fixture(autouse=True)
+def _static_files_from_the_apps(settings):
+    """The live server serves static files from the apps (finders), by their plain names.
+    A checkout that ran ``collectstatic`` (``make demo`` does) has a manifest whose hashed
+    names it does not serve, and the pages came out unstyled; the production path (hashed
+    names through WhiteNoise) is ``test_admin_is_styled_by_runserver_with_debug_off``."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def synced(settings):
     """The bundled sandbox, bootstrapped and synced with the real commands."""
